@@ -1,0 +1,311 @@
+//! Node configuration: one typed struct from flags, environment (`CHAT_*`) and an optional
+//! TOML file, in that order of precedence, validated before anything binds.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::raft::NodeId;
+
+/// Command line of `chat-node`. Every flag can also be set through the environment variable
+/// shown, or in the TOML file given by `--config` (same names in snake_case).
+#[derive(Debug, Parser, Default)]
+#[command(name = "chat-node", version, about = "A Raft-replicated chat node speaking the GS2-Chat API")]
+pub struct Args {
+    /// TOML configuration file (keys as the long flags, in snake_case).
+    #[arg(long, env = "CHAT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data folder (RocksDB, snapshots, ports.json). Default: ./chat-data
+    #[arg(long, env = "CHAT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the GS2 HTTP/WebSocket API. Default: 127.0.0.1:8080 (port 0 = ephemeral).
+    #[arg(long, env = "CHAT_API_ADDR")]
+    pub api_addr: Option<String>,
+    /// Address of the Raft peer port. Default: 127.0.0.1:8081 (port 0 = ephemeral).
+    #[arg(long, env = "CHAT_RAFT_ADDR")]
+    pub raft_addr: Option<String>,
+    /// Address peers use to reach this node's Raft port, if different from --raft-addr.
+    #[arg(long, env = "CHAT_ADVERTISE_RAFT_ADDR")]
+    pub advertise_raft_addr: Option<String>,
+    /// This node's id, unique in the cluster. Default: 1
+    #[arg(long, env = "CHAT_NODE_ID")]
+    pub node_id: Option<NodeId>,
+    /// Project client id (GS2 credential). Generated for development if absent.
+    #[arg(long, env = "CHAT_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// Project client secret (GS2 credential); also keys token signatures.
+    #[arg(long, env = "CHAT_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+    /// Do not bootstrap: wait to be added through the admin API of a cluster member.
+    #[arg(long, env = "CHAT_JOIN")]
+    pub join: bool,
+    /// Bootstrap a fixed cluster: "1=host:port,2=host:port,3=host:port" (Raft addresses).
+    /// The node with the lowest id initializes it.
+    #[arg(long, env = "CHAT_INITIAL_MEMBERS")]
+    pub initial_members: Option<String>,
+    /// Build a snapshot after this many log entries since the last one. Default: 10000
+    #[arg(long, env = "CHAT_SNAPSHOT_THRESHOLD")]
+    pub snapshot_threshold: Option<u64>,
+    /// Base URL clients use to reach this node (upload and download URLs). Default: http://<api-addr>
+    #[arg(long, env = "CHAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// GS2 region used in GRNs. Default: ap-northeast-1
+    #[arg(long, env = "CHAT_REGION")]
+    pub region: Option<String>,
+    /// GS2 owner id used in GRNs and returned at project login. Default: owner
+    #[arg(long, env = "CHAT_OWNER_ID")]
+    pub owner_id: Option<String>,
+    /// Log filter (tracing EnvFilter syntax), e.g. "info" or "node=debug". Default: info
+    #[arg(long, env = "CHAT_LOG_LEVEL")]
+    pub log_level: Option<String>,
+    /// Emit logs as JSON lines.
+    #[arg(long, env = "CHAT_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    api_addr: Option<String>,
+    raft_addr: Option<String>,
+    advertise_raft_addr: Option<String>,
+    node_id: Option<NodeId>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    join: Option<bool>,
+    initial_members: Option<String>,
+    snapshot_threshold: Option<u64>,
+    public_url: Option<String>,
+    region: Option<String>,
+    owner_id: Option<String>,
+    log_level: Option<String>,
+    log_json: Option<bool>,
+}
+
+/// How this node enters a cluster at first start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// A one-node cluster of itself (the embedded default).
+    Single,
+    /// Waits to be added by a member.
+    Join,
+    /// A fixed member list; the lowest id initializes.
+    Members(Vec<(NodeId, String)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub api_addr: SocketAddr,
+    pub raft_addr: SocketAddr,
+    pub advertise_raft_addr: Option<String>,
+    pub node_id: NodeId,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Whether the credentials were generated (printed at start for development).
+    pub generated_credentials: bool,
+    pub bootstrap: Bootstrap,
+    pub snapshot_threshold: u64,
+    pub public_url: Option<String>,
+    pub region: String,
+    pub owner_id: String,
+    pub log_level: String,
+    pub log_json: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field,
+        reason: reason.into(),
+    }
+}
+
+fn parse_addr(field: &'static str, s: &str) -> Result<SocketAddr, ConfigError> {
+    s.parse()
+        .map_err(|e| invalid(field, format!("{s:?} is not host:port ({e})")))
+}
+
+fn parse_members(s: &str) -> Result<Vec<(NodeId, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, addr) = part
+            .split_once('=')
+            .ok_or_else(|| invalid("initial_members", format!("{part:?} is not id=host:port")))?;
+        let id: NodeId = id
+            .trim()
+            .parse()
+            .map_err(|_| invalid("initial_members", format!("{id:?} is not a node id")))?;
+        out.push((id, addr.trim().to_string()));
+    }
+    if out.is_empty() {
+        return Err(invalid("initial_members", "empty member list"));
+    }
+    Ok(out)
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut b = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Config {
+    pub fn load(args: Args) -> Result<Config, ConfigError> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("chat-data"));
+        let api_addr = parse_addr(
+            "api_addr",
+            &args
+                .api_addr
+                .or(file.api_addr)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+        )?;
+        let raft_addr = parse_addr(
+            "raft_addr",
+            &args
+                .raft_addr
+                .or(file.raft_addr)
+                .unwrap_or_else(|| "127.0.0.1:8081".into()),
+        )?;
+        let node_id = args.node_id.or(file.node_id).unwrap_or(1);
+        if node_id == 0 {
+            return Err(invalid("node_id", "must be at least 1"));
+        }
+        let client_id = args.client_id.or(file.client_id);
+        let client_secret = args.client_secret.or(file.client_secret);
+        let (client_id, client_secret, generated) = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => (id, secret, false),
+            (None, None) => (format!("dev-{}", random_hex(4)), random_hex(16), true),
+            _ => {
+                return Err(invalid(
+                    "client_id/client_secret",
+                    "set both or neither (neither generates a development pair)",
+                ))
+            }
+        };
+        if client_secret.len() < 8 {
+            return Err(invalid("client_secret", "must be at least 8 characters"));
+        }
+        let join = args.join || file.join.unwrap_or(false);
+        let members = args.initial_members.or(file.initial_members);
+        let bootstrap = match (join, members) {
+            (true, Some(_)) => {
+                return Err(invalid("join", "--join and --initial-members exclude each other"))
+            }
+            (true, None) => Bootstrap::Join,
+            (false, Some(m)) => {
+                let members = parse_members(&m)?;
+                if !members.iter().any(|(id, _)| *id == node_id) {
+                    return Err(invalid(
+                        "initial_members",
+                        format!("does not contain this node's id {node_id}"),
+                    ));
+                }
+                Bootstrap::Members(members)
+            }
+            (false, None) => Bootstrap::Single,
+        };
+        let snapshot_threshold = args
+            .snapshot_threshold
+            .or(file.snapshot_threshold)
+            .unwrap_or(10_000);
+        if snapshot_threshold == 0 {
+            return Err(invalid("snapshot_threshold", "must be at least 1"));
+        }
+        Ok(Config {
+            data_dir,
+            api_addr,
+            raft_addr,
+            advertise_raft_addr: args.advertise_raft_addr.or(file.advertise_raft_addr),
+            node_id,
+            client_id,
+            client_secret,
+            generated_credentials: generated,
+            bootstrap,
+            snapshot_threshold,
+            public_url: args.public_url.or(file.public_url),
+            region: args
+                .region
+                .or(file.region)
+                .unwrap_or_else(|| "ap-northeast-1".into()),
+            owner_id: args.owner_id.or(file.owner_id).unwrap_or_else(|| "owner".into()),
+            log_level: args
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            log_json: args.log_json || file.log_json.unwrap_or(false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_a_single_node_with_dev_credentials() {
+        let c = Config::load(Args::default()).unwrap();
+        assert_eq!(c.bootstrap, Bootstrap::Single);
+        assert!(c.generated_credentials);
+        assert_eq!(c.api_addr.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn members_are_parsed_and_checked() {
+        let args = Args {
+            initial_members: Some("1=127.0.0.1:1,2=127.0.0.1:2".into()),
+            node_id: Some(2),
+            client_id: Some("id".into()),
+            client_secret: Some("secret-secret".into()),
+            ..Default::default()
+        };
+        let c = Config::load(args).unwrap();
+        assert!(matches!(c.bootstrap, Bootstrap::Members(ref m) if m.len() == 2));
+        let bad = Args {
+            initial_members: Some("1=127.0.0.1:1".into()),
+            node_id: Some(3),
+            ..Default::default()
+        };
+        assert!(Config::load(bad).is_err());
+        let half = Args {
+            client_id: Some("id".into()),
+            ..Default::default()
+        };
+        assert!(Config::load(half).is_err());
+    }
+}

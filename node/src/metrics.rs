@@ -1,0 +1,151 @@
+//! Prometheus metrics: one registry, served at `/metrics`.
+//!
+//! Raft gauges are refreshed from openraft's metrics channel by [`watch_raft`]; RocksDB sizes
+//! are read when scraped.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::raft::Raft;
+use crate::storage::{cf, Store};
+
+pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(c: T) -> T {
+    REGISTRY
+        .register(Box::new(c.clone()))
+        .expect("metric names are unique");
+    c
+}
+
+pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register(
+        IntCounterVec::new(
+            Opts::new("chat_requests_total", "API requests by method and status"),
+            &["method", "status"],
+        )
+        .expect("valid metric"),
+    )
+});
+
+pub static HTTP_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register(
+        HistogramVec::new(
+            HistogramOpts::new("chat_request_seconds", "API request latency by method")
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 16).expect("valid")),
+            &["method"],
+        )
+        .expect("valid metric"),
+    )
+});
+
+pub static APPLY_BATCH: LazyLock<Histogram> = LazyLock::new(|| {
+    register(
+        Histogram::with_opts(
+            HistogramOpts::new("chat_apply_batch_entries", "Log entries per apply batch")
+                .buckets(prometheus::exponential_buckets(1.0, 2.0, 12).expect("valid")),
+        )
+        .expect("valid metric"),
+    )
+});
+
+pub static LOG_APPEND_BATCH: LazyLock<Histogram> = LazyLock::new(|| {
+    register(
+        Histogram::with_opts(
+            HistogramOpts::new(
+                "chat_log_append_batch_entries",
+                "Log entries per fsync'd append (group commit)",
+            )
+            .buckets(prometheus::exponential_buckets(1.0, 2.0, 12).expect("valid")),
+        )
+        .expect("valid metric"),
+    )
+});
+
+pub static RAFT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register(
+        IntGaugeVec::new(
+            Opts::new(
+                "chat_raft",
+                "Raft state: term, leader, last_log_index, applied_index, snapshot_index, is_leader",
+            ),
+            &["field"],
+        )
+        .expect("valid metric"),
+    )
+});
+
+pub static RAFT_COMMIT_INDEX: LazyLock<IntGauge> = LazyLock::new(|| {
+    register(
+        IntGauge::new("chat_raft_commit_index", "Highest committed log index known here")
+            .expect("valid metric"),
+    )
+});
+
+pub static ROCKSDB_BYTES: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register(
+        IntGaugeVec::new(
+            Opts::new(
+                "chat_rocksdb_live_bytes",
+                "Estimated live data size per column family",
+            ),
+            &["cf"],
+        )
+        .expect("valid metric"),
+    )
+});
+
+pub fn committed_index() -> Option<u64> {
+    let v = RAFT_COMMIT_INDEX.get();
+    (v > 0).then_some(v as u64)
+}
+
+/// Keeps the Raft gauges in step with openraft's metrics until the channel closes.
+pub async fn watch_raft(raft: Raft) {
+    let mut rx = raft.metrics();
+    loop {
+        {
+            let m = rx.borrow_and_update().clone();
+            RAFT.with_label_values(&["term"]).set(m.current_term as i64);
+            RAFT.with_label_values(&["leader"])
+                .set(m.current_leader.map(|l| l as i64).unwrap_or(-1));
+            RAFT.with_label_values(&["is_leader"])
+                .set(i64::from(m.current_leader == Some(m.id)));
+            RAFT.with_label_values(&["last_log_index"])
+                .set(m.last_log_index.unwrap_or(0) as i64);
+            RAFT.with_label_values(&["applied_index"])
+                .set(m.last_applied.map(|l| l.index).unwrap_or(0) as i64);
+            RAFT.with_label_values(&["snapshot_index"])
+                .set(m.snapshot.map(|l| l.index).unwrap_or(0) as i64);
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Renders every metric in the Prometheus text format.
+pub fn render(store: &Store) -> String {
+    for name in cf::all() {
+        if let Some(handle) = store.db.cf_handle(name) {
+            if let Ok(Some(v)) = store
+                .db
+                .property_int_value_cf(&handle, "rocksdb.estimate-live-data-size")
+            {
+                ROCKSDB_BYTES.with_label_values(&[name]).set(v as i64);
+            }
+        }
+    }
+    LazyLock::force(&APPLY_BATCH);
+    LazyLock::force(&LOG_APPEND_BATCH);
+    LazyLock::force(&HTTP_REQUESTS);
+    LazyLock::force(&HTTP_LATENCY);
+    LazyLock::force(&RAFT_COMMIT_INDEX);
+    let mut buf = Vec::new();
+    let _ = TextEncoder::new().encode(&REGISTRY.gather(), &mut buf);
+    String::from_utf8(buf).unwrap_or_default()
+}

@@ -1,0 +1,378 @@
+//! The cluster handle: the single place that knows who leads. Writes and membership changes go
+//! to the leader (locally or forwarded over the Raft port); reads wait for a read index.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{ChangeMembers, ServerState};
+use proto::command::{Command, EntryMeta, LogEntry, Reply};
+use serde::Serialize;
+
+use super::network::{NetError, PeerPool};
+use super::rpc::{ForwardError, RpcBody, RpcResponse};
+use super::{Node, NodeId, Raft};
+
+/// How long a request waits for a leader (elections, failover) before giving up.
+const WRITE_DEADLINE: Duration = Duration::from_secs(15);
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("no leader available: {0}")]
+    Unavailable(String),
+    #[error("raft failed: {0}")]
+    Fatal(String),
+    #[error("bad admin request: {0}")]
+    BadRequest(String),
+}
+
+/// Read consistency requested by a caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Sees every write acknowledged before the read started (read-index through the leader).
+    ReadYourWrites,
+    /// Served from the local replica as it is.
+    Stale,
+}
+
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    raft: Raft,
+    node_id: NodeId,
+    group: u32,
+    pool: PeerPool,
+    /// The last `now_ms` this node stamped as leader; stamps never go backwards.
+    last_stamp: AtomicI64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberStatus {
+    pub node_id: NodeId,
+    pub raft_addr: String,
+    pub voter: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterStatus {
+    pub node_id: NodeId,
+    pub state: String,
+    pub leader_id: Option<NodeId>,
+    pub term: u64,
+    pub last_log_index: Option<u64>,
+    pub commit_index: Option<u64>,
+    pub applied_index: Option<u64>,
+    pub snapshot_index: Option<u64>,
+    pub purged_index: Option<u64>,
+    pub members: Vec<MemberStatus>,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Cluster {
+    pub fn new(raft: Raft, node_id: NodeId, group: u32, pool: PeerPool) -> Self {
+        Cluster {
+            inner: Arc::new(Inner {
+                raft,
+                node_id,
+                group,
+                pool,
+                last_stamp: AtomicI64::new(0),
+            }),
+        }
+    }
+
+    pub fn raft(&self) -> &Raft {
+        &self.inner.raft
+    }
+
+    pub fn group(&self) -> u32 {
+        self.inner.group
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.inner.node_id
+    }
+
+    fn leader(&self) -> Option<(NodeId, Option<Node>)> {
+        let m = self.inner.raft.metrics().borrow().clone();
+        let leader = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&leader).cloned();
+        Some((leader, node))
+    }
+
+    /// Replicates `cmd` and returns its reply once applied. `dedup` makes retries idempotent;
+    /// without one, an internal key is used so a forwarded write retried after a lost response
+    /// is not applied twice.
+    pub async fn write(&self, cmd: Command, dedup: Option<String>) -> Result<Reply, ClusterError> {
+        let dedup = dedup.unwrap_or_else(|| format!("~{}", uuid::Uuid::new_v4()));
+        let entry = LogEntry::new(
+            EntryMeta {
+                now_ms: 0,
+                dedup: Some(dedup),
+            },
+            cmd,
+        );
+        let started = Instant::now();
+        let mut last_err = String::from("no leader elected yet");
+        while started.elapsed() < WRITE_DEADLINE {
+            match self.leader() {
+                Some((id, _)) if id == self.inner.node_id => {
+                    match self.propose_local(entry.clone()).await {
+                        Ok(reply) => return Ok(reply),
+                        Err(ForwardError::NotLeader { .. }) => last_err = "leader changed".into(),
+                        Err(ForwardError::Failed(e)) => return Err(ClusterError::Fatal(e)),
+                    }
+                }
+                Some((id, Some(node))) => {
+                    match self
+                        .inner
+                        .pool
+                        .call(
+                            &node.addr,
+                            self.inner.group,
+                            RpcBody::ClientWrite(entry.clone()),
+                            FORWARD_TIMEOUT,
+                        )
+                        .await
+                    {
+                        Ok(RpcResponse::ClientWrite(Ok(reply))) => return Ok(reply),
+                        Ok(RpcResponse::ClientWrite(Err(ForwardError::Failed(e)))) => {
+                            return Err(ClusterError::Fatal(e))
+                        }
+                        Ok(other) => last_err = format!("leader {id} answered {other:?}"),
+                        Err(e) => last_err = e.to_string(),
+                    }
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(ClusterError::Unavailable(last_err))
+    }
+
+    /// Proposes on this node, which must be the leader. Stamps the entry's clock.
+    pub async fn propose_local(&self, mut entry: LogEntry) -> Result<Reply, ForwardError> {
+        let now = now_ms();
+        let prev = self.inner.last_stamp.fetch_max(now, Ordering::SeqCst);
+        entry.meta_mut().now_ms = now.max(prev);
+        match self.inner.raft.client_write(entry).await {
+            Ok(resp) => Ok(resp.data),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                Err(ForwardError::NotLeader {
+                    leader: f.leader_id,
+                })
+            }
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => {
+                Err(ForwardError::Failed(e.to_string()))
+            }
+            Err(RaftError::Fatal(e)) => Err(ForwardError::Failed(e.to_string())),
+        }
+    }
+
+    /// Waits until this replica has applied every write acknowledged before the call.
+    pub async fn read_barrier(&self, consistency: Consistency) -> Result<(), ClusterError> {
+        if consistency == Consistency::Stale {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut last_err = String::from("no leader elected yet");
+        while started.elapsed() < WRITE_DEADLINE {
+            let index = match self.leader() {
+                Some((id, _)) if id == self.inner.node_id => self.local_read_index().await,
+                Some((_, Some(node))) => match self
+                    .inner
+                    .pool
+                    .call(
+                        &node.addr,
+                        self.inner.group,
+                        RpcBody::ReadIndex,
+                        FORWARD_TIMEOUT,
+                    )
+                    .await
+                {
+                    Ok(RpcResponse::ReadIndex(r)) => r,
+                    Ok(other) => Err(ForwardError::Failed(format!("{other:?}"))),
+                    Err(e) => Err(ForwardError::Failed(e.to_string())),
+                },
+                _ => Err(ForwardError::NotLeader { leader: None }),
+            };
+            match index {
+                Ok(index) => {
+                    return self
+                        .inner
+                        .raft
+                        .wait(Some(FORWARD_TIMEOUT))
+                        .applied_index_at_least(Some(index), "read index")
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| ClusterError::Unavailable(e.to_string()));
+                }
+                Err(e) => last_err = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(ClusterError::Unavailable(last_err))
+    }
+
+    /// On the leader: an index covering every committed write (after confirming leadership).
+    pub async fn local_read_index(&self) -> Result<u64, ForwardError> {
+        match self.inner.raft.ensure_linearizable().await {
+            Ok(log_id) => Ok(log_id.map(|l| l.index).unwrap_or(0)),
+            Err(RaftError::APIError(e)) => Err(ForwardError::NotLeader {
+                leader: e.forward_to_leader().and_then(|f| f.leader_id),
+            }),
+            Err(RaftError::Fatal(e)) => Err(ForwardError::Failed(e.to_string())),
+        }
+    }
+
+    async fn admin(&self, body: impl Fn() -> RpcBody) -> Result<(), ClusterError> {
+        let started = Instant::now();
+        let mut last_err = String::from("no leader elected yet");
+        while started.elapsed() < WRITE_DEADLINE {
+            let res = match self.leader() {
+                Some((id, _)) if id == self.inner.node_id => match body() {
+                    RpcBody::AddNode { node_id, raft_addr } => {
+                        self.add_node_local(node_id, raft_addr).await
+                    }
+                    RpcBody::RemoveNode { node_id } => self.remove_node_local(node_id).await,
+                    _ => unreachable!("admin bodies only"),
+                },
+                Some((_, Some(node))) => {
+                    match self
+                        .inner
+                        .pool
+                        .call(&node.addr, self.inner.group, body(), ADMIN_TIMEOUT)
+                        .await
+                    {
+                        Ok(RpcResponse::Admin(r)) => r,
+                        Ok(other) => Err(ForwardError::Failed(format!("{other:?}"))),
+                        Err(e @ NetError::Timeout { .. }) => {
+                            return Err(ClusterError::Unavailable(e.to_string()))
+                        }
+                        Err(e) => Err(ForwardError::NotLeader {
+                            leader: None,
+                        })
+                        .inspect_err(|_| last_err = e.to_string()),
+                    }
+                }
+                _ => Err(ForwardError::NotLeader { leader: None }),
+            };
+            match res {
+                Ok(()) => return Ok(()),
+                Err(ForwardError::Failed(e)) => return Err(ClusterError::BadRequest(e)),
+                Err(ForwardError::NotLeader { .. }) => {}
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(ClusterError::Unavailable(last_err))
+    }
+
+    /// Adds a node as a learner, waits until it has caught up, then promotes it to voter.
+    pub async fn add_node(&self, node_id: NodeId, raft_addr: String) -> Result<(), ClusterError> {
+        self.admin(|| RpcBody::AddNode {
+            node_id,
+            raft_addr: raft_addr.clone(),
+        })
+        .await
+    }
+
+    pub async fn remove_node(&self, node_id: NodeId) -> Result<(), ClusterError> {
+        self.admin(|| RpcBody::RemoveNode { node_id }).await
+    }
+
+    pub async fn add_node_local(&self, node_id: NodeId, raft_addr: String) -> Result<(), ForwardError> {
+        let raft = &self.inner.raft;
+        let map_err = |e: RaftError<NodeId, ClientWriteError<NodeId, Node>>| match e {
+            RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => ForwardError::NotLeader {
+                leader: f.leader_id,
+            },
+            other => ForwardError::Failed(other.to_string()),
+        };
+        raft.add_learner(node_id, Node { addr: raft_addr }, true)
+            .await
+            .map_err(map_err)?;
+        raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([node_id])), false)
+            .await
+            .map_err(map_err)?;
+        tracing::info!(node_id, "node added as voter");
+        Ok(())
+    }
+
+    pub async fn remove_node_local(&self, node_id: NodeId) -> Result<(), ForwardError> {
+        let m = self.inner.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let is_voter = membership.voter_ids().any(|v| v == node_id);
+        let change = if is_voter {
+            ChangeMembers::RemoveVoters(BTreeSet::from([node_id]))
+        } else if membership.get_node(&node_id).is_some() {
+            ChangeMembers::RemoveNodes(BTreeSet::from([node_id]))
+        } else {
+            return Err(ForwardError::Failed(format!("node {node_id} is not a member")));
+        };
+        self.inner
+            .raft
+            .change_membership(change, false)
+            .await
+            .map_err(|e| match e {
+                RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
+                    ForwardError::NotLeader {
+                        leader: f.leader_id,
+                    }
+                }
+                other => ForwardError::Failed(other.to_string()),
+            })?;
+        tracing::info!(node_id, "node removed");
+        Ok(())
+    }
+
+    pub fn status(&self) -> ClusterStatus {
+        let m = self.inner.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let nodes: BTreeMap<NodeId, Node> = membership
+            .nodes()
+            .map(|(id, n)| (*id, n.clone()))
+            .collect();
+        ClusterStatus {
+            node_id: self.inner.node_id,
+            state: match m.state {
+                ServerState::Leader => "Leader",
+                ServerState::Follower => "Follower",
+                ServerState::Learner => "Learner",
+                ServerState::Candidate => "Candidate",
+                ServerState::Shutdown => "Shutdown",
+            }
+            .to_string(),
+            leader_id: m.current_leader,
+            term: m.current_term,
+            last_log_index: m.last_log_index,
+            commit_index: crate::metrics::committed_index(),
+            applied_index: m.last_applied.map(|l| l.index),
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
+            members: nodes
+                .into_iter()
+                .map(|(id, n)| MemberStatus {
+                    node_id: id,
+                    raft_addr: n.addr,
+                    voter: voters.contains(&id),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Raft: openraft's type configuration, the peer network on its own port, and the cluster
+//! handle through which the API writes, reads and changes membership.
+//!
+//! - [`rpc`]: the versioned wire messages between nodes (Raft RPCs, forwarded writes, reads).
+//! - [`network`]: outgoing connections (persistent, pooled per peer).
+//! - [`server`]: the Raft port's listener.
+//! - [`cluster`]: leader forwarding, read-index, membership changes: the one place that knows
+//!   who the leader is.
+//!
+//! See DESIGN.md for the decisions.
+
+pub mod cluster;
+pub mod network;
+pub mod rpc;
+pub mod server;
+
+use std::io::Cursor;
+
+pub type NodeId = u64;
+pub type Node = openraft::BasicNode;
+
+openraft::declare_raft_types!(
+    /// The chat cluster's Raft types: entries carry a versioned [`proto::command::LogEntry`].
+    pub TypeConfig:
+        D = proto::command::LogEntry,
+        R = proto::command::Reply,
+        NodeId = NodeId,
+        Node = Node,
+        Entry = openraft::Entry<TypeConfig>,
+        SnapshotData = Cursor<Vec<u8>>,
+        AsyncRuntime = openraft::TokioRuntime,
+);
+
+pub type Raft = openraft::Raft<TypeConfig>;
+
+/// The only Raft group for now; carried in RPCs and keys so rooms can later be spread over
+/// several groups.
+pub const DEFAULT_GROUP: u32 = 0;

@@ -1,0 +1,72 @@
+//! The Raft port: accepts peer connections and answers their frames in order.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::Framed;
+
+use super::cluster::Cluster;
+use super::network::codec;
+use super::rpc::{self, RpcBody, RpcRequest, RpcResponse, RPC_VERSION};
+
+pub async fn serve(listener: TcpListener, cluster: Cluster, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let cluster = cluster.clone();
+                    tokio::spawn(async move { connection(stream, peer, cluster).await });
+                }
+                Err(e) => tracing::warn!(error = %e, "raft accept failed"),
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn connection(stream: TcpStream, peer: SocketAddr, cluster: Cluster) {
+    let _ = stream.set_nodelay(true);
+    let mut framed = Framed::new(stream, codec());
+    while let Some(frame) = framed.next().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "raft connection read failed");
+                return;
+            }
+        };
+        let resp = match rpc::decode::<RpcRequest>(&frame) {
+            Ok(req) if req.version != RPC_VERSION => {
+                RpcResponse::Refused(format!("unsupported rpc version {}", req.version))
+            }
+            Ok(req) if req.group != cluster.group() => {
+                RpcResponse::Refused(format!("unknown raft group {}", req.group))
+            }
+            Ok(req) => handle(&cluster, req.body).await,
+            Err(e) => RpcResponse::Refused(format!("undecodable frame: {e}")),
+        };
+        if let Err(e) = framed.send(Bytes::from(rpc::encode(&resp))).await {
+            tracing::debug!(%peer, error = %e, "raft connection write failed");
+            return;
+        }
+    }
+}
+
+async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
+    let raft = cluster.raft();
+    match body {
+        RpcBody::AppendEntries(r) => RpcResponse::AppendEntries(raft.append_entries(r).await),
+        RpcBody::Vote(r) => RpcResponse::Vote(raft.vote(r).await),
+        RpcBody::InstallSnapshot(r) => RpcResponse::InstallSnapshot(raft.install_snapshot(r).await),
+        RpcBody::ClientWrite(entry) => RpcResponse::ClientWrite(cluster.propose_local(entry).await),
+        RpcBody::ReadIndex => RpcResponse::ReadIndex(cluster.local_read_index().await),
+        RpcBody::AddNode { node_id, raft_addr } => {
+            RpcResponse::Admin(cluster.add_node_local(node_id, raft_addr).await)
+        }
+        RpcBody::RemoveNode { node_id } => {
+            RpcResponse::Admin(cluster.remove_node_local(node_id).await)
+        }
+    }
+}

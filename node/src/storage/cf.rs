@@ -1,0 +1,52 @@
+//! Column-family names: the whole on-disk schema in one place.
+
+/// Raft log entries: `group | index`.
+pub const LOG: &str = "raft_log";
+/// Raft vote, committed and purged ids: `group | name`.
+pub const RAFT_META: &str = "raft_meta";
+/// State-machine metadata (last applied, membership): `group | name`.
+pub const SM_META: &str = "sm_meta";
+pub const NAMESPACES: &str = "namespaces";
+pub const ROOMS: &str = "rooms";
+/// Messages by time: `group | ns | room | createdAt | name`.
+pub const MESSAGES: &str = "messages";
+/// Message name index: `group | ns | room | name` → createdAt.
+pub const MESSAGE_NAMES: &str = "message_names";
+/// Messages by poster: `group | user | ns | room | createdAt | name`.
+pub const MESSAGES_BY_USER: &str = "messages_by_user";
+/// Subscriptions by room: `group | ns | room | user` → record.
+pub const SUBS_BY_ROOM: &str = "subs_by_room";
+/// Subscriptions by user: `group | ns | user | room` → empty.
+pub const SUBS_BY_USER: &str = "subs_by_user";
+pub const CATEGORY_MASTERS: &str = "category_masters";
+pub const CURRENT_MASTERS: &str = "current_masters";
+/// Idempotency records (`X-GS2-DUPLICATION-AVOIDER`): `group | scope:key` → (time, reply).
+pub const DEDUP: &str = "dedup";
+/// Uploaded documents (preUpload master data, imports): `group | token`.
+pub const UPLOADS: &str = "uploads";
+/// User-data dumps: `group | user` → JSON text.
+pub const DUMPS: &str = "dumps";
+
+/// Column families of the replicated state machine: what a snapshot carries.
+pub const STATE: &[&str] = &[
+    SM_META,
+    NAMESPACES,
+    ROOMS,
+    MESSAGES,
+    MESSAGE_NAMES,
+    MESSAGES_BY_USER,
+    SUBS_BY_ROOM,
+    SUBS_BY_USER,
+    CATEGORY_MASTERS,
+    CURRENT_MASTERS,
+    DEDUP,
+    UPLOADS,
+    DUMPS,
+];
+
+/// Every column family of the database.
+pub fn all() -> Vec<&'static str> {
+    let mut v = vec![LOG, RAFT_META];
+    v.extend_from_slice(STATE);
+    v
+}

@@ -1,0 +1,204 @@
+//! The Raft log in RocksDB (`raft_log` and `raft_meta` column families).
+//!
+//! Appends are written as one `WriteBatch` with `sync = true` per call. openraft hands every
+//! entry proposed while the previous flush was in progress to a single `append` call, so
+//! concurrent client writes share one fsync (group commit).
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{AnyError, Entry, LogId, OptionalSend, StorageError, StorageIOError, Vote};
+use rocksdb::{WriteBatch, WriteOptions};
+
+use super::cf;
+use super::db::{decode, encode, Store};
+use super::keys::{self, GroupId};
+use crate::raft::{NodeId, TypeConfig};
+
+const VOTE: &str = "vote";
+const COMMITTED: &str = "committed";
+const PURGED: &str = "last_purged";
+
+#[derive(Clone)]
+pub struct LogStore {
+    store: Store,
+    group: GroupId,
+}
+
+type SResult<T> = Result<T, StorageError<NodeId>>;
+
+fn io_err<E: std::error::Error + 'static>(
+    f: fn(AnyError) -> StorageIOError<NodeId>,
+) -> impl FnOnce(E) -> StorageError<NodeId> {
+    move |e| f(AnyError::new(&e)).into()
+}
+
+impl LogStore {
+    pub fn new(store: Store, group: GroupId) -> Self {
+        LogStore { store, group }
+    }
+
+    fn meta_get<T: serde::de::DeserializeOwned>(&self, name: &str) -> SResult<Option<T>> {
+        self.store
+            .get(cf::RAFT_META, &keys::meta(self.group, name))
+            .map_err(io_err(StorageIOError::read))
+    }
+
+    fn meta_put<T: serde::Serialize>(&self, name: &str, v: &T) -> SResult<()> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.store
+            .db
+            .put_cf_opt(
+                &self.store.cf(cf::RAFT_META),
+                keys::meta(self.group, name),
+                encode(v),
+                &opts,
+            )
+            .map_err(io_err(StorageIOError::write))
+    }
+
+    fn last_entry_id(&self) -> SResult<Option<LogId<NodeId>>> {
+        let prefix = keys::KeyBuf::new(self.group).build();
+        let last = self
+            .store
+            .scan_rev(cf::LOG, &prefix, None, 1)
+            .map_err(io_err(StorageIOError::read_logs))?;
+        match last.first() {
+            Some((_, v)) => {
+                let e: Entry<TypeConfig> =
+                    decode(cf::LOG, v).map_err(io_err(StorageIOError::read_logs))?;
+                Ok(Some(e.log_id))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> SResult<Vec<Entry<TypeConfig>>> {
+        let start = match range.start_bound() {
+            Bound::Included(i) => *i,
+            Bound::Excluded(i) => i + 1,
+            Bound::Unbounded => 0,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(i) => i.saturating_add(1),
+            Bound::Excluded(i) => *i,
+            Bound::Unbounded => u64::MAX,
+        };
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .store
+            .scan_range(
+                cf::LOG,
+                &keys::log(self.group, start),
+                &keys::log(self.group, end),
+            )
+            .map_err(io_err(StorageIOError::read_logs))?;
+        rows.iter()
+            .map(|(_, v)| decode(cf::LOG, v).map_err(io_err(StorageIOError::read_logs)))
+            .collect()
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> SResult<LogState<TypeConfig>> {
+        let last_purged: Option<LogId<NodeId>> = self.meta_get(PURGED)?;
+        let last = self.last_entry_id()?.or(last_purged);
+        Ok(LogState {
+            last_purged_log_id: last_purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> SResult<()> {
+        self.meta_put(VOTE, vote)
+    }
+
+    async fn read_vote(&mut self) -> SResult<Option<Vote<NodeId>>> {
+        self.meta_get(VOTE)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> SResult<()> {
+        if let Some(c) = committed {
+            crate::metrics::RAFT_COMMIT_INDEX.set(c.index as i64);
+        }
+        self.meta_put(COMMITTED, &committed)
+    }
+
+    async fn read_committed(&mut self) -> SResult<Option<LogId<NodeId>>> {
+        Ok(self.meta_get::<Option<LogId<NodeId>>>(COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> SResult<()>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let handle = self.store.cf(cf::LOG);
+        let mut batch = WriteBatch::default();
+        let mut n = 0u64;
+        for e in entries {
+            batch.put_cf(&handle, keys::log(self.group, e.log_id.index), encode(&e));
+            n += 1;
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        let res = self.store.db.write_opt(batch, &opts);
+        crate::metrics::LOG_APPEND_BATCH.observe(n as f64);
+        match res {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(e) => {
+                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
+                Err(io_err(StorageIOError::write_logs)(e))
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> SResult<()> {
+        let handle = self.store.cf(cf::LOG);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(
+            &handle,
+            keys::log(self.group, log_id.index),
+            keys::log(self.group, u64::MAX),
+        );
+        let mut opts = WriteOptions::default();
+        opts.set_sync(true);
+        self.store
+            .db
+            .write_opt(batch, &opts)
+            .map_err(io_err(StorageIOError::write_logs))
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> SResult<()> {
+        self.meta_put(PURGED, &log_id)?;
+        let handle = self.store.cf(cf::LOG);
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(
+            &handle,
+            keys::log(self.group, 0),
+            keys::log(self.group, log_id.index + 1),
+        );
+        self.store
+            .db
+            .write(batch)
+            .map_err(io_err(StorageIOError::write_logs))
+    }
+}

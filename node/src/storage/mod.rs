@@ -1,0 +1,20 @@
+//! Storage: one RocksDB instance holding the Raft log and the materialized views.
+//!
+//! - [`cf`]: column-family names (the schema); [`keys`]: key codecs.
+//! - [`db`]: the shared handle; [`txn`]: the write overlay used by apply.
+//! - [`log_store`]: openraft's log storage; [`state_machine`]: apply batches, snapshots.
+//! - [`apply`]: the pure apply function; [`view`]: the read queries.
+//!
+//! See DESIGN.md for the decisions.
+
+pub mod apply;
+pub mod cf;
+pub mod db;
+pub mod keys;
+pub mod log_store;
+pub mod state_machine;
+pub mod txn;
+pub mod view;
+
+pub use db::{Store, StoreError};
+pub use view::{View, ViewError};

@@ -1,0 +1,279 @@
+//! The openraft state machine over the view column families: applies batches atomically
+//! (all writes plus `last_applied` and membership in one `WriteBatch`) and builds and
+//! installs snapshots.
+//!
+//! A snapshot is every key of the state column families of this Raft group, read through one
+//! RocksDB snapshot (a consistent point-in-time view including `last_applied`), encoded as
+//! msgpack and kept in `snapshot.bin` beside the database. openraft streams it to followers
+//! in chunks (`InstallSnapshot` RPCs of `snapshot_max_chunk_size` bytes).
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    AnyError, Entry, EntryPayload, LogId, RaftSnapshotBuilder, SnapshotMeta, StorageError,
+    StorageIOError, StoredMembership,
+};
+use proto::command::{Outcome, Reply};
+use rocksdb::{IteratorMode, WriteBatch};
+use serde::{Deserialize, Serialize};
+
+use super::apply::apply_entry;
+use super::cf;
+use super::db::{decode, encode, Store};
+use super::keys::{self, prefix_end, GroupId, KeyBuf};
+use super::txn::Txn;
+use crate::raft::{Node, NodeId, TypeConfig};
+
+const LAST_APPLIED: &str = "last_applied";
+const MEMBERSHIP: &str = "membership";
+const SNAPSHOT_FORMAT: u32 = 1;
+
+type SResult<T> = Result<T, StorageError<NodeId>>;
+
+fn sm_err<E: std::error::Error + 'static>(e: E) -> StorageError<NodeId> {
+    StorageIOError::write_state_machine(AnyError::new(&e)).into()
+}
+
+fn snap_err<E: std::error::Error + 'static>(e: E) -> StorageError<NodeId> {
+    StorageIOError::read_snapshot(None, AnyError::new(&e)).into()
+}
+
+/// The snapshot payload.
+#[derive(Serialize, Deserialize)]
+struct SnapshotBody {
+    format: u32,
+    rows: Vec<(String, Vec<u8>, Vec<u8>)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta<NodeId, Node>,
+    data: Vec<u8>,
+}
+
+pub struct StateMachine {
+    store: Store,
+    group: GroupId,
+    snapshot_path: PathBuf,
+}
+
+impl StateMachine {
+    pub fn new(store: Store, group: GroupId, data_dir: PathBuf) -> Self {
+        StateMachine {
+            store,
+            group,
+            snapshot_path: data_dir.join(format!("snapshot-g{group}.bin")),
+        }
+    }
+
+    fn save_snapshot(&self, snap: &StoredSnapshot) -> SResult<()> {
+        let tmp = self.snapshot_path.with_extension("tmp");
+        let bytes = encode(snap);
+        std::fs::write(&tmp, bytes).map_err(sm_err)?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(sm_err)?;
+        std::fs::rename(&tmp, &self.snapshot_path).map_err(sm_err)
+    }
+
+    fn load_snapshot(&self) -> SResult<Option<StoredSnapshot>> {
+        match std::fs::read(&self.snapshot_path) {
+            Ok(bytes) => Ok(Some(decode("snapshot", &bytes).map_err(snap_err)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(snap_err(e)),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SnapshotBuilder {
+    sm_store: Store,
+    group: GroupId,
+    snapshot_path: PathBuf,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> SResult<Snapshot<TypeConfig>> {
+        let store = self.sm_store.clone();
+        let group = self.group;
+        let snap = tokio::task::spawn_blocking(move || build(&store, group))
+            .await
+            .map_err(sm_err)??;
+        let sm = StateMachine {
+            store: self.sm_store.clone(),
+            group: self.group,
+            snapshot_path: self.snapshot_path.clone(),
+        };
+        sm.save_snapshot(&snap)?;
+        tracing::info!(snapshot = %snap.meta.snapshot_id, bytes = snap.data.len(), "built snapshot");
+        Ok(Snapshot {
+            meta: snap.meta,
+            snapshot: Box::new(Cursor::new(snap.data)),
+        })
+    }
+}
+
+/// Reads the whole state of `group` through one consistent RocksDB snapshot.
+fn build(store: &Store, group: GroupId) -> SResult<StoredSnapshot> {
+    let view = store.db.snapshot();
+    let prefix = KeyBuf::new(group).build();
+    let end = prefix_end(&prefix);
+    let mut rows = Vec::new();
+    for name in cf::STATE {
+        let it = view.iterator_cf(
+            &store.cf(name),
+            IteratorMode::From(&prefix, rocksdb::Direction::Forward),
+        );
+        for item in it {
+            let (k, v) = item.map_err(snap_err)?;
+            if k.as_ref() >= end.as_slice() {
+                break;
+            }
+            rows.push((name.to_string(), k.to_vec(), v.to_vec()));
+        }
+    }
+    let get = |name: &str| -> SResult<Option<Vec<u8>>> {
+        view.get_cf(&store.cf(cf::SM_META), keys::meta(group, name))
+            .map_err(snap_err)
+    };
+    let last_applied: Option<LogId<NodeId>> = match get(LAST_APPLIED)? {
+        Some(v) => decode(cf::SM_META, &v).map_err(snap_err)?,
+        None => None,
+    };
+    let membership: StoredMembership<NodeId, Node> = match get(MEMBERSHIP)? {
+        Some(v) => decode(cf::SM_META, &v).map_err(snap_err)?,
+        None => StoredMembership::default(),
+    };
+    let snapshot_id = match last_applied {
+        Some(l) => format!("{}-{}-{}", l.leader_id, l.index, rows.len()),
+        None => format!("none-{}", rows.len()),
+    };
+    let data = encode(&SnapshotBody {
+        format: SNAPSHOT_FORMAT,
+        rows,
+    });
+    Ok(StoredSnapshot {
+        meta: SnapshotMeta {
+            last_log_id: last_applied,
+            last_membership: membership,
+            snapshot_id,
+        },
+        data,
+    })
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> SResult<(Option<LogId<NodeId>>, StoredMembership<NodeId, Node>)> {
+        let last: Option<Option<LogId<NodeId>>> = self
+            .store
+            .get(cf::SM_META, &keys::meta(self.group, LAST_APPLIED))
+            .map_err(sm_err)?;
+        let membership: Option<StoredMembership<NodeId, Node>> = self
+            .store
+            .get(cf::SM_META, &keys::meta(self.group, MEMBERSHIP))
+            .map_err(sm_err)?;
+        Ok((last.flatten(), membership.unwrap_or_default()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> SResult<Vec<Reply>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + openraft::OptionalSend,
+        I::IntoIter: openraft::OptionalSend,
+    {
+        let g = self.group;
+        let mut txn = Txn::new(&self.store, g);
+        let mut replies = Vec::new();
+        let mut last = None;
+        for entry in entries {
+            last = Some(entry.log_id);
+            let reply = match entry.payload {
+                EntryPayload::Blank => Reply::Ok(Outcome::None),
+                EntryPayload::Normal(ref e) => apply_entry(&mut txn, e).map_err(sm_err)?,
+                EntryPayload::Membership(ref m) => {
+                    let stored = StoredMembership::new(Some(entry.log_id), m.clone());
+                    txn.put(cf::SM_META, keys::meta(g, MEMBERSHIP), &stored);
+                    Reply::Ok(Outcome::None)
+                }
+            };
+            replies.push(reply);
+        }
+        if last.is_some() {
+            txn.put(cf::SM_META, keys::meta(g, LAST_APPLIED), &last);
+        }
+        crate::metrics::APPLY_BATCH.observe(replies.len() as f64);
+        self.store.db.write(txn.into_batch()).map_err(sm_err)?;
+        Ok(replies)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            sm_store: self.store.clone(),
+            group: self.group,
+            snapshot_path: self.snapshot_path.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> SResult<Box<Cursor<Vec<u8>>>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, Node>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> SResult<()> {
+        let data = snapshot.into_inner();
+        let body: SnapshotBody = decode("snapshot", &data).map_err(snap_err)?;
+        if body.format != SNAPSHOT_FORMAT {
+            return Err(snap_err(std::io::Error::other(format!(
+                "unknown snapshot format {}",
+                body.format
+            ))));
+        }
+        let prefix = KeyBuf::new(self.group).build();
+        let end = prefix_end(&prefix);
+        let mut batch = WriteBatch::default();
+        for name in cf::STATE {
+            batch.delete_range_cf(&self.store.cf(name), &prefix, &end);
+        }
+        for (name, k, v) in &body.rows {
+            let Some(cf_name) = cf::STATE.iter().find(|c| **c == name.as_str()) else {
+                return Err(snap_err(std::io::Error::other(format!(
+                    "unknown column family {name} in snapshot"
+                ))));
+            };
+            batch.put_cf(&self.store.cf(cf_name), k, v);
+        }
+        // The snapshot's own view of last_applied/membership is authoritative.
+        batch.put_cf(
+            &self.store.cf(cf::SM_META),
+            keys::meta(self.group, LAST_APPLIED),
+            encode(&meta.last_log_id),
+        );
+        batch.put_cf(
+            &self.store.cf(cf::SM_META),
+            keys::meta(self.group, MEMBERSHIP),
+            encode(&meta.last_membership),
+        );
+        self.store.db.write(batch).map_err(sm_err)?;
+        self.save_snapshot(&StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        })?;
+        tracing::info!(snapshot = %meta.snapshot_id, "installed snapshot");
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> SResult<Option<Snapshot<TypeConfig>>> {
+        Ok(self.load_snapshot()?.map(|s| Snapshot {
+            meta: s.meta,
+            snapshot: Box::new(Cursor::new(s.data)),
+        }))
+    }
+}

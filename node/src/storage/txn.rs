@@ -1,0 +1,116 @@
+//! A write overlay over the database for applying one batch of log entries: reads see the
+//! batch's own earlier writes, and everything lands in one `WriteBatch` at the end.
+
+use std::collections::BTreeMap;
+
+use rocksdb::WriteBatch;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::db::{decode, encode, Store, StoreError};
+use super::keys::GroupId;
+
+pub struct Txn<'a> {
+    store: &'a Store,
+    pub group: GroupId,
+    writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl<'a> Txn<'a> {
+    pub fn new(store: &'a Store, group: GroupId) -> Self {
+        Txn {
+            store,
+            group,
+            writes: BTreeMap::new(),
+        }
+    }
+
+    pub fn get_raw(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.writes.get(&(cf, key.to_vec())) {
+            return Ok(v.clone());
+        }
+        self.store.get_raw(cf, key)
+    }
+
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        cf: &'static str,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.get_raw(cf, key)? {
+            Some(v) => decode(cf, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put<T: Serialize>(&mut self, cf: &'static str, key: Vec<u8>, value: &T) {
+        self.writes.insert((cf, key), Some(encode(value)));
+    }
+
+    pub fn put_raw(&mut self, cf: &'static str, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert((cf, key), Some(value));
+    }
+
+    pub fn delete(&mut self, cf: &'static str, key: Vec<u8>) {
+        self.writes.insert((cf, key), None);
+    }
+
+    /// Every live key and value under `prefix`, ascending, merging the overlay.
+    pub fn scan(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .store
+            .scan(cf, prefix, None, usize::MAX)?
+            .into_iter()
+            .collect();
+        for ((c, k), v) in self.writes.range((cf, prefix.to_vec())..) {
+            if *c != cf || !k.starts_with(prefix) {
+                break;
+            }
+            match v {
+                Some(v) => merged.insert(k.clone(), v.clone()),
+                None => merged.remove(k),
+            };
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    /// Like [`Txn::scan`], but stops at the first key not below `end` (exclusive).
+    pub fn scan_until(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+        end: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .store
+            .scan_range(cf, prefix, end)?
+            .into_iter()
+            .collect();
+        for ((c, k), v) in self.writes.range((cf, prefix.to_vec())..) {
+            if *c != cf || k.as_slice() >= end {
+                break;
+            }
+            match v {
+                Some(v) => merged.insert(k.clone(), v.clone()),
+                None => merged.remove(k),
+            };
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    pub fn into_batch(self) -> WriteBatch {
+        let mut batch = WriteBatch::default();
+        for ((cf, key), value) in self.writes {
+            let handle = self.store.cf(cf);
+            match value {
+                Some(v) => batch.put_cf(&handle, key, v),
+                None => batch.delete_cf(&handle, key),
+            }
+        }
+        batch
+    }
+}

@@ -1,0 +1,18 @@
+//! Wire and log types of the chat cluster, shared by the node, the tests and the tools.
+//!
+//! Layout:
+//! - [`models`]: GS2-Chat API models with their exact JSON names (what clients see).
+//! - [`records`]: what the replicated state stores (passwords as hashes, no GRNs).
+//! - [`command`]: the Raft log entry (versioned, msgpack) and the apply reply.
+//! - [`error`]: the typed chat error and its stable GS2 codes.
+//! - [`validate`]: checks of every request field against the GS2 reference limits.
+//!
+//! This crate owns no I/O: it depends on serde only, never on tokio, rocksdb or openraft.
+
+pub mod command;
+pub mod error;
+pub mod models;
+pub mod records;
+pub mod validate;
+
+pub use error::ChatError;

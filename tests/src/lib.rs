@@ -1,0 +1,106 @@
+//! Cross-process test harness for `chat-node`.
+//!
+//! Owns: starting real `chat-node` processes on ephemeral ports in temporary data
+//! directories, forming Raft clusters through the admin API, and an HTTP client that
+//! speaks the GS2 REST wire protocol the way the official SDK does (gzip bodies,
+//! `contextStack`, GS2 headers, GS2 error bodies).
+//! Does not own: any server logic; the tests under `tests/` hold every assertion
+//! about server behaviour.
+//!
+//! Layout:
+//! - [`node`]: one `chat-node` process (spawn, wait for `ports.json` and `/healthz`,
+//!   SIGKILL, restart on the same data dir, log kept and printed when a test panics).
+//! - [`cluster`]: N nodes joined through `POST /admin/cluster/nodes`, leader lookup.
+//! - [`client`]: GS2 REST client: project login, player login, request builder.
+//! - [`gs2`]: GS2 error-body parsing and gzip helpers.
+//! - [`fixtures`]: small chat helpers (create namespace/room, post) shared by tests.
+//!
+//! Rules the harness follows (STYLE.md habit 12): no fixed ports, no sleeps as
+//! correctness assumptions (only short poll intervals inside [`wait_until`]), each
+//! node's log is kept and its tail printed when the test thread panics.
+//!
+//! Environment:
+//! - `CHAT_NODE_BIN`: path of the binary (else `$CARGO_TARGET_DIR/debug/chat-node`,
+//!   else `<workspace>/target/debug/chat-node`).
+//! - `CHAT_TESTS_KEEP=1`: keep node temp dirs (data + log) after the test.
+//! - `CHAT_TESTS_LOG_LEVEL`: `--log-level` passed to nodes (default `info`).
+//! - `CHAT_TEST_SEED`: seed for the randomized fault tests (printed when chosen).
+
+pub mod client;
+pub mod cluster;
+pub mod fixtures;
+pub mod gs2;
+pub mod node;
+
+pub use client::{Call, Client, Resp};
+pub use cluster::Cluster;
+pub use gs2::Gs2Error;
+pub use node::{Node, NodeOpts};
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Interval between two evaluations of a [`wait_until`] condition.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Polls `cond` until it returns `Ok(value)` or `timeout` elapses.
+///
+/// `cond` returns `Err(reason)` while the condition does not hold; the last reason is
+/// part of the panic message on timeout, so a failing wait says what it last saw.
+pub async fn wait_until<T, F, Fut>(timeout: Duration, what: &str, mut cond: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    match try_wait_until(timeout, &mut cond).await {
+        Ok(v) => v,
+        Err(last) => panic!("timed out after {timeout:?} waiting for {what}; last observation: {last}"),
+    }
+}
+
+/// Like [`wait_until`] but returns the last reason instead of panicking.
+pub async fn try_wait_until<T, F, Fut>(timeout: Duration, mut cond: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match cond().await {
+            Ok(v) => return Ok(v),
+            Err(reason) => {
+                if Instant::now() >= deadline {
+                    return Err(reason);
+                }
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Seed for randomized tests: `CHAT_TEST_SEED` if set, else derived from the clock.
+/// Always printed so a failing run can be replayed.
+pub fn test_seed() -> u64 {
+    let seed = std::env::var("CHAT_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(42)
+        });
+    eprintln!("test seed: CHAT_TEST_SEED={seed}");
+    seed
+}
+
+/// True if `s` looks like a UUID (8-4-4-4-12 hex digits).
+pub fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip(lens)
+            .all(|(p, l)| p.len() == l && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
