@@ -291,7 +291,9 @@ impl<'a> Call<'a> {
             d.push_str(&format!(" [X-GS2-DUPLICATION-AVOIDER: {k}]"));
         }
         match self.auth {
-            Auth::Project if self.client.project_token.is_none() => d.push_str(" [no project token]"),
+            Auth::Project if self.client.project_token.is_none() => {
+                d.push_str(" [no project token]")
+            }
             Auth::Project => {}
             Auth::None => d.push_str(" [no auth headers]"),
             Auth::Bearer(_) => d.push_str(" [custom Bearer]"),
@@ -374,7 +376,10 @@ impl<'a> Call<'a> {
             }
         }
         let desc = self.describe(&body_text);
-        let resp = rb.send().await.with_context(|| format!("request failed: {desc}"))?;
+        let resp = rb
+            .send()
+            .await
+            .with_context(|| format!("request failed: {desc}"))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp
@@ -508,7 +513,10 @@ impl Resp {
         let e = self.gs2_error();
         if let Some(c) = code {
             if e.code.as_deref() != Some(c) {
-                self.fail(&format!("expected first error code {c:?}, got {:?}", e.code));
+                self.fail(&format!(
+                    "expected first error code {c:?}, got {:?}",
+                    e.code
+                ));
             }
         }
         e

@@ -55,7 +55,10 @@ pub fn leader_of(status: &Value) -> Option<u64> {
 }
 
 pub fn applied_index(status: &Value) -> u64 {
-    status.get("appliedIndex").and_then(Value::as_u64).unwrap_or(0)
+    status
+        .get("appliedIndex")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 impl Cluster {
@@ -98,7 +101,9 @@ impl Cluster {
                     .await
                 {
                     Ok(r) if r.status == 200 => Ok(Ok(r.body)),
-                    Ok(r) if r.status >= 500 => Err(format!("{} -> {} {}", r.desc, r.status, r.text)),
+                    Ok(r) if r.status >= 500 => {
+                        Err(format!("{} -> {} {}", r.desc, r.status, r.text))
+                    }
                     Ok(r) => Ok(Err(anyhow!("{} -> {} {}", r.desc, r.status, r.text))),
                     Err(e) => Err(format!("{e:#}")),
                 }
@@ -128,11 +133,19 @@ impl Cluster {
                         .await
                         .map_err(|e| format!("node {}: {e:#}", node.id()))?;
                     if voters(&st) != *want {
-                        return Err(format!("node {} voters {:?} != {want:?}: {st}", node.id(), voters(&st)));
+                        return Err(format!(
+                            "node {} voters {:?} != {want:?}: {st}",
+                            node.id(),
+                            voters(&st)
+                        ));
                     }
-                    let l = leader_of(&st).ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
+                    let l = leader_of(&st)
+                        .ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
                     if *leader.get_or_insert(l) != l {
-                        return Err(format!("leaders disagree: {leader:?} vs {l} (node {})", node.id()));
+                        return Err(format!(
+                            "leaders disagree: {leader:?} vs {l} (node {})",
+                            node.id()
+                        ));
                     }
                 }
                 leader.ok_or_else(|| "no running node".to_owned())
@@ -146,31 +159,40 @@ impl Cluster {
     /// returns its id.
     pub async fn wait_leader(&self) -> u64 {
         let running: Vec<&Node> = self.nodes.iter().filter(|n| n.is_running()).collect();
-        wait_until(CLUSTER_TIMEOUT, "a running leader all running nodes agree on", || {
-            let running = &running;
-            async move {
-                let mut leader = None;
-                for node in running.iter() {
-                    let st = node
+        wait_until(
+            CLUSTER_TIMEOUT,
+            "a running leader all running nodes agree on",
+            || {
+                let running = &running;
+                async move {
+                    let mut leader = None;
+                    for node in running.iter() {
+                        let st = node
+                            .cluster_status()
+                            .await
+                            .map_err(|e| format!("node {}: {e:#}", node.id()))?;
+                        let l = leader_of(&st)
+                            .ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
+                        if *leader.get_or_insert(l) != l {
+                            return Err(format!("leaders disagree: {leader:?} vs {l}"));
+                        }
+                    }
+                    let l = leader.ok_or_else(|| "no running node".to_owned())?;
+                    if !running.iter().any(|n| n.id() == l) {
+                        return Err(format!("leader {l} is not a running node"));
+                    }
+                    let st = self
+                        .node(l)
                         .cluster_status()
                         .await
-                        .map_err(|e| format!("node {}: {e:#}", node.id()))?;
-                    let l = leader_of(&st).ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
-                    if *leader.get_or_insert(l) != l {
-                        return Err(format!("leaders disagree: {leader:?} vs {l}"));
+                        .map_err(|e| format!("{e:#}"))?;
+                    if st.get("state").and_then(Value::as_str) != Some("Leader") {
+                        return Err(format!("node {l} is named leader but reports {st}"));
                     }
+                    Ok(l)
                 }
-                let l = leader.ok_or_else(|| "no running node".to_owned())?;
-                if !running.iter().any(|n| n.id() == l) {
-                    return Err(format!("leader {l} is not a running node"));
-                }
-                let st = self.node(l).cluster_status().await.map_err(|e| format!("{e:#}"))?;
-                if st.get("state").and_then(Value::as_str) != Some("Leader") {
-                    return Err(format!("node {l} is named leader but reports {st}"));
-                }
-                Ok(l)
-            }
-        })
+            },
+        )
         .await
     }
 

@@ -16,7 +16,11 @@ pub async fn create_namespace(c: &Client, name: &str, extra: Value) -> Value {
 pub async fn create_room(c: &Client, ns: &str, room: &str, owner: &str, extra: Value) -> Value {
     let mut body = json!({"name": room, "userId": owner});
     merge(&mut body, extra);
-    c.post(&format!("/chat/{ns}/room")).json(body).send().await.item()
+    c.post(&format!("/chat/{ns}/room"))
+        .json(body)
+        .send()
+        .await
+        .item()
 }
 
 /// `POST /chat/{ns}/room/{room}/message/user/{user}` (postByUserId); returns the item.

@@ -54,7 +54,9 @@ where
 {
     match try_wait_until(timeout, &mut cond).await {
         Ok(v) => v,
-        Err(last) => panic!("timed out after {timeout:?} waiting for {what}; last observation: {last}"),
+        Err(last) => {
+            panic!("timed out after {timeout:?} waiting for {what}; last observation: {last}")
+        }
     }
 }
 

@@ -204,7 +204,12 @@ impl Node {
         let c = self.client().await?;
         let r = c.get("/admin/cluster").try_send().await?;
         if r.status != 200 {
-            bail!("GET /admin/cluster on node {} -> {}: {}", self.id(), r.status, r.text);
+            bail!(
+                "GET /admin/cluster on node {} -> {}: {}",
+                self.id(),
+                r.status,
+                r.text
+            );
         }
         Ok(r.body)
     }
@@ -318,8 +323,14 @@ impl Node {
             self.check_alive()?;
             if let Ok(text) = std::fs::read_to_string(&path) {
                 if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                    let api = v.get("api").and_then(Value::as_str).and_then(|s| s.parse().ok());
-                    let raft = v.get("raft").and_then(Value::as_str).and_then(|s| s.parse().ok());
+                    let api = v
+                        .get("api")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok());
+                    let raft = v
+                        .get("raft")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse().ok());
                     if let (Some(api), Some(raft)) = (api, raft) {
                         if let Some(id) = v.get("nodeId").and_then(Value::as_u64) {
                             if id != self.opts.node_id {
@@ -387,4 +398,3 @@ impl Drop for Node {
         }
     }
 }
-

@@ -119,7 +119,8 @@ impl Cluster {
     /// without one, an internal key is used so a forwarded write retried after a lost response
     /// is not applied twice.
     pub async fn write(&self, cmd: Command, dedup: Option<String>) -> Result<Reply, ClusterError> {
-        let dedup = dedup.unwrap_or_else(|| format!("~{}", uuid::Uuid::new_v4()));
+        let dedup =
+            dedup.unwrap_or_else(|| format!("~{:016x}{}", now_ms(), uuid::Uuid::new_v4().simple()));
         let entry = LogEntry::new(
             EntryMeta {
                 now_ms: 0,
@@ -234,7 +235,10 @@ impl Cluster {
         match self.inner.raft.ensure_linearizable().await {
             Ok(log_id) => Ok(log_id.map(|l| l.index).unwrap_or(0)),
             Err(RaftError::APIError(e)) => Err(ForwardError::NotLeader {
-                leader: e.forward_to_leader().and_then(|f| f.leader_id),
+                leader: match e {
+                    openraft::error::CheckIsLeaderError::ForwardToLeader(f) => f.leader_id,
+                    openraft::error::CheckIsLeaderError::QuorumNotEnough(_) => None,
+                },
             }),
             Err(RaftError::Fatal(e)) => Err(ForwardError::Failed(e.to_string())),
         }

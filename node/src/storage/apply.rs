@@ -18,6 +18,8 @@ use super::txn::Txn;
 
 /// How long a duplication-avoider record answers retries.
 pub const DEDUP_TTL_MS: i64 = 24 * 3600 * 1000;
+/// How long the internal key of a forwarded write (retried only by the forwarding node) lives.
+pub const INTERNAL_DEDUP_TTL_MS: i64 = 10 * 60 * 1000;
 
 type Applied = Result<Reply, StoreError>;
 
@@ -648,10 +650,21 @@ fn sweep(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreError
             }
         }
     }
-    for (k, v) in txn.scan(cf::DEDUP, &KeyBuf::new(g).build())? {
-        let (at, _): (i64, Reply) = decode(cf::DEDUP, &v)?;
-        if at < dedup_before_ms {
-            txn.delete(cf::DEDUP, k);
+    // Internal keys (`~<time hex><uuid>`, one per forwarded write) sort by time: delete a range.
+    let internal = KeyBuf::new(g).prefix("~").build();
+    let internal_end = KeyBuf::new(g)
+        .prefix(&format!("~{:016x}", now.saturating_sub(INTERNAL_DEDUP_TTL_MS).max(0)))
+        .build();
+    for (k, _) in txn.scan_until(cf::DEDUP, &internal, &internal_end)? {
+        txn.delete(cf::DEDUP, k);
+    }
+    // Client keys (`p:…`, `u:…`) live a day.
+    for scope in ["p:", "u:"] {
+        for (k, v) in txn.scan(cf::DEDUP, &KeyBuf::new(g).prefix(scope).build())? {
+            let (at, _): (i64, Reply) = decode(cf::DEDUP, &v)?;
+            if at < dedup_before_ms {
+                txn.delete(cf::DEDUP, k);
+            }
         }
     }
     for (k, v) in txn.scan(cf::UPLOADS, &KeyBuf::new(g).build())? {

@@ -1,0 +1,95 @@
+//! Operations endpoints beside the GS2 API: cluster status and membership (project token
+//! required), health, readiness and Prometheus metrics.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use proto::ChatError;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::http::authenticate;
+use super::routes::Access;
+use super::App;
+use crate::metrics;
+
+fn require_project(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    authenticate(app, Access::Project, auth, None).map(|_| ())
+}
+
+pub async fn status(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_project(&app, &headers)?;
+    Ok(Json(app.cluster.status()).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddNode {
+    node_id: u64,
+    raft_addr: String,
+}
+
+pub async fn add_node(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    require_project(&app, &headers)?;
+    let req: AddNode =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
+    if req.node_id == 0 || req.raft_addr.parse::<std::net::SocketAddr>().is_err() {
+        return Err(ChatError::invalid("node", "chat.cluster.node.error.invalid").into());
+    }
+    app.cluster.add_node(req.node_id, req.raft_addr).await?;
+    Ok(Json(app.cluster.status()).into_response())
+}
+
+pub async fn remove_node(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(node_id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_project(&app, &headers)?;
+    let node_id: u64 = node_id
+        .parse()
+        .map_err(|_| ChatError::invalid("node", "chat.cluster.nodeId.error.invalid"))?;
+    app.cluster.remove_node(node_id).await?;
+    Ok(Json(app.cluster.status()).into_response())
+}
+
+pub async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_project(&app, &headers)?;
+    app.cluster
+        .raft()
+        .trigger()
+        .snapshot()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(app.cluster.status()).into_response())
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when a leader is known and this node has applied at least its own membership.
+pub async fn readyz(State(app): State<App>) -> Response {
+    let s = app.cluster.status();
+    let ready = s.leader_id.is_some() && s.applied_index.is_some();
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(s)).into_response()
+}
+
+pub async fn metrics(State(app): State<App>) -> Response {
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        metrics::render(app.view.store()),
+    )
+        .into_response()
+}

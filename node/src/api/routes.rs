@@ -1,0 +1,224 @@
+//! The dispatch table: every GS2 method this node serves (`gs2-protocol.md` §6), and the
+//! matcher that picks one for a path (literal segments win over parameters, so
+//! `/message/latest` is not read as a message named `latest`).
+
+use std::sync::LazyLock;
+
+use axum::http::Method;
+use futures::future::BoxFuture;
+use serde_json::{Map, Value};
+
+use super::chat::{master, message, namespace, room, subscribe, user_data};
+use super::error::ApiError;
+use super::request::Req;
+use super::{identity, App};
+
+/// Which token a method requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token (logins, capability URLs).
+    Public,
+    /// A project token (`Authorization: Bearer`).
+    Project,
+    /// A player access token (`X-GS2-ACCESS-TOKEN`); the call acts as that user.
+    Player,
+}
+
+pub type Handler = fn(App, Req) -> BoxFuture<'static, Result<Value, ApiError>>;
+
+pub struct Route {
+    pub method: Method,
+    pub service: &'static str,
+    pub path: &'static str,
+    pub component: &'static str,
+    pub function: &'static str,
+    pub access: Access,
+    /// Body is passed raw instead of parsed as JSON (upload URLs).
+    pub raw_body: bool,
+    pub handler: Handler,
+}
+
+impl Route {
+    pub fn name(&self) -> String {
+        format!("{}.{}.{}", self.service, self.component, self.function)
+    }
+}
+
+macro_rules! route {
+    ($m:ident $svc:literal $path:literal => $comp:literal . $func:literal, $access:ident, $h:path) => {
+        Route {
+            method: Method::$m,
+            service: $svc,
+            path: $path,
+            component: $comp,
+            function: $func,
+            access: Access::$access,
+            raw_body: false,
+            handler: |a, r| Box::pin($h(a, r)),
+        }
+    };
+}
+
+pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
+    let mut v = vec![
+        // identifier / auth
+        route!(POST "identifier" "/projectToken/login" => "projectToken"."login", Public, identity::project_login),
+        route!(POST "auth" "/login" => "accessToken"."login", Project, identity::access_login),
+        // namespaces and system
+        route!(GET "chat" "/" => "namespace"."describeNamespaces", Project, namespace::describe),
+        route!(POST "chat" "/" => "namespace"."createNamespace", Project, namespace::create),
+        route!(GET "chat" "/{namespaceName}/status" => "namespace"."getNamespaceStatus", Project, namespace::status),
+        route!(GET "chat" "/{namespaceName}" => "namespace"."getNamespace", Project, namespace::get),
+        route!(PUT "chat" "/{namespaceName}" => "namespace"."updateNamespace", Project, namespace::update),
+        route!(DELETE "chat" "/{namespaceName}" => "namespace"."deleteNamespace", Project, namespace::delete),
+        route!(GET "chat" "/system/version" => "namespace"."getServiceVersion", Project, namespace::version),
+        route!(POST "chat" "/system/dump/user/{userId}" => "namespace"."dumpUserDataByUserId", Project, user_data::dump),
+        route!(GET "chat" "/system/dump/user/{userId}" => "namespace"."checkDumpUserDataByUserId", Project, user_data::check_dump),
+        route!(POST "chat" "/system/clean/user/{userId}" => "namespace"."cleanUserDataByUserId", Project, user_data::clean),
+        route!(GET "chat" "/system/clean/user/{userId}" => "namespace"."checkCleanUserDataByUserId", Project, user_data::check_clean),
+        route!(POST "chat" "/system/import/user/{userId}/prepare" => "namespace"."prepareImportUserDataByUserId", Project, user_data::prepare_import),
+        route!(POST "chat" "/system/import/user/{userId}" => "namespace"."importUserDataByUserId", Project, user_data::import),
+        route!(GET "chat" "/system/import/user/{userId}/{uploadToken}" => "namespace"."checkImportUserDataByUserId", Project, user_data::check_import),
+        route!(GET "chat" "/system/download/{userId}/{tag}" => "system"."download", Public, user_data::download),
+        // rooms
+        route!(GET "chat" "/{namespaceName}/room" => "room"."describeRooms", Project, room::describe),
+        route!(POST "chat" "/{namespaceName}/room/user" => "room"."createRoom", Player, room::create),
+        route!(POST "chat" "/{namespaceName}/room" => "room"."createRoomFromBackend", Project, room::create_from_backend),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}" => "room"."getRoom", Project, room::get),
+        route!(PUT "chat" "/{namespaceName}/room/{roomName}/user" => "room"."updateRoom", Player, room::update),
+        route!(PUT "chat" "/{namespaceName}/room/{roomName}" => "room"."updateRoomFromBackend", Project, room::update_from_backend),
+        route!(DELETE "chat" "/{namespaceName}/room/{roomName}/user" => "room"."deleteRoom", Player, room::delete),
+        route!(DELETE "chat" "/{namespaceName}/room/{roomName}" => "room"."deleteRoomFromBackend", Project, room::delete_from_backend),
+        // messages
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message" => "message"."describeMessages", Player, message::describe),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/get" => "message"."describeMessagesByUserId", Project, message::describe_by_user_id),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/latest" => "message"."describeLatestMessages", Player, message::latest),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/latest/get" => "message"."describeLatestMessagesByUserId", Project, message::latest_by_user_id),
+        route!(POST "chat" "/{namespaceName}/room/{roomName}/message" => "message"."post", Player, message::post),
+        route!(POST "chat" "/{namespaceName}/room/{roomName}/message/user/{userId}" => "message"."postByUserId", Project, message::post_by_user_id),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/{messageName}" => "message"."getMessage", Player, message::get),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/{messageName}/get" => "message"."getMessageByUserId", Project, message::get_by_user_id),
+        route!(DELETE "chat" "/{namespaceName}/room/{roomName}/message/{messageName}" => "message"."deleteMessage", Project, message::delete),
+        // subscriptions
+        route!(GET "chat" "/{namespaceName}/user/me/room/subscribe" => "subscribe"."describeSubscribes", Player, subscribe::describe),
+        route!(GET "chat" "/{namespaceName}/user/{userId}/room/subscribe" => "subscribe"."describeSubscribesByUserId", Project, subscribe::describe),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/subscribe" => "subscribe"."describeSubscribesByRoomName", Project, subscribe::describe_by_room),
+        route!(POST "chat" "/{namespaceName}/user/me/room/{roomName}/subscribe" => "subscribe"."subscribe", Player, subscribe::subscribe),
+        route!(POST "chat" "/{namespaceName}/user/{userId}/room/{roomName}/subscribe" => "subscribe"."subscribeByUserId", Project, subscribe::subscribe),
+        route!(GET "chat" "/{namespaceName}/user/me/room/{roomName}/subscribe" => "subscribe"."getSubscribe", Player, subscribe::get),
+        route!(GET "chat" "/{namespaceName}/user/{userId}/room/{roomName}/subscribe" => "subscribe"."getSubscribeByUserId", Project, subscribe::get),
+        route!(POST "chat" "/{namespaceName}/user/me/room/{roomName}/subscribe/notification" => "subscribe"."updateNotificationType", Player, subscribe::update_notification_type),
+        route!(POST "chat" "/{namespaceName}/user/{userId}/room/{roomName}/subscribe/notification" => "subscribe"."updateNotificationTypeByUserId", Project, subscribe::update_notification_type),
+        route!(DELETE "chat" "/{namespaceName}/user/me/room/{roomName}/subscribe" => "subscribe"."unsubscribe", Player, subscribe::unsubscribe),
+        route!(DELETE "chat" "/{namespaceName}/user/{userId}/room/{roomName}/subscribe" => "subscribe"."unsubscribeByUserId", Project, subscribe::unsubscribe),
+        // category models and master data
+        route!(GET "chat" "/{namespaceName}/model" => "categoryModel"."describeCategoryModels", Project, master::describe_models),
+        route!(GET "chat" "/{namespaceName}/model/{category}" => "categoryModel"."getCategoryModel", Project, master::get_model),
+        route!(GET "chat" "/{namespaceName}/master/model" => "categoryModelMaster"."describeCategoryModelMasters", Project, master::describe_masters),
+        route!(POST "chat" "/{namespaceName}/master/model" => "categoryModelMaster"."createCategoryModelMaster", Project, master::create_master),
+        route!(GET "chat" "/{namespaceName}/master/model/{category}" => "categoryModelMaster"."getCategoryModelMaster", Project, master::get_master),
+        route!(PUT "chat" "/{namespaceName}/master/model/{category}" => "categoryModelMaster"."updateCategoryModelMaster", Project, master::update_master),
+        route!(DELETE "chat" "/{namespaceName}/master/model/{category}" => "categoryModelMaster"."deleteCategoryModelMaster", Project, master::delete_master),
+        route!(GET "chat" "/{namespaceName}/master/export" => "currentModelMaster"."exportMaster", Project, master::export),
+        route!(GET "chat" "/{namespaceName}/master" => "currentModelMaster"."getCurrentModelMaster", Project, master::get_current),
+        route!(POST "chat" "/{namespaceName}/master" => "currentModelMaster"."preUpdateCurrentModelMaster", Project, master::pre_update),
+        route!(PUT "chat" "/{namespaceName}/master" => "currentModelMaster"."updateCurrentModelMaster", Project, master::update_current),
+        route!(PUT "chat" "/{namespaceName}/master/from_git_hub" => "currentModelMaster"."updateCurrentModelMasterFromGitHub", Project, master::update_from_github),
+    ];
+    let mut upload = route!(PUT "chat" "/system/upload/{uploadToken}" => "system"."upload", Public, user_data::upload);
+    upload.raw_body = true;
+    v.push(upload);
+    v
+});
+
+/// Finds the route for `method` on `service` and the path segments after it; fills `params`
+/// with the path parameters (the literal segment `null` means "absent").
+pub fn find(
+    method: &Method,
+    service: &str,
+    segments: &[String],
+) -> Option<(&'static Route, Map<String, Value>)> {
+    let mut best: Option<(&'static Route, Vec<bool>)> = None;
+    for route in ROUTES.iter() {
+        if route.method != *method || route.service != service {
+            continue;
+        }
+        let tpl: Vec<&str> = route.path.split('/').filter(|s| !s.is_empty()).collect();
+        if tpl.len() != segments.len() {
+            continue;
+        }
+        let mut literal = Vec::with_capacity(tpl.len());
+        let matched = tpl.iter().zip(segments).all(|(t, s)| {
+            let is_param = t.starts_with('{');
+            literal.push(!is_param);
+            is_param || t == s
+        });
+        if matched && best.as_ref().is_none_or(|(_, b)| literal > *b) {
+            best = Some((route, literal));
+        }
+    }
+    let (route, _) = best?;
+    let mut params = Map::new();
+    let tpl = route.path.split('/').filter(|s| !s.is_empty());
+    for (t, s) in tpl.zip(segments) {
+        if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+            let v = if s == "null" || s.is_empty() {
+                Value::Null
+            } else {
+                Value::String(s.clone())
+            };
+            params.insert(name.to_string(), v);
+        }
+    }
+    Some((route, params))
+}
+
+/// The route of a WebSocket `x_gs2` header (`service`, `component`, `function`).
+pub fn find_by_name(service: &str, component: &str, function: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .find(|r| r.service == service && r.component == component && r.function == function)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(p: &str) -> Vec<String> {
+        p.split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn literals_win_over_parameters() {
+        let (r, p) = find(&Method::GET, "chat", &segs("ns/room/r/message/latest")).unwrap();
+        assert_eq!(r.function, "describeLatestMessages");
+        assert_eq!(p["roomName"], "r");
+        let (r, p) = find(&Method::GET, "chat", &segs("ns/room/r/message/m1")).unwrap();
+        assert_eq!(r.function, "getMessage");
+        assert_eq!(p["messageName"], "m1");
+        let (r, _) = find(&Method::GET, "chat", &segs("ns/user/me/room/subscribe")).unwrap();
+        assert_eq!(r.function, "describeSubscribes");
+        let (r, p) = find(&Method::GET, "chat", &segs("ns/user/u1/room/subscribe")).unwrap();
+        assert_eq!(r.function, "describeSubscribesByUserId");
+        assert_eq!(p["userId"], "u1");
+        let (r, _) = find(&Method::GET, "chat", &segs("system/version")).unwrap();
+        assert_eq!(r.function, "getServiceVersion");
+        let (r, _) = find(&Method::GET, "chat", &[]).unwrap();
+        assert_eq!(r.function, "describeNamespaces");
+        let (_, p) = find(&Method::GET, "chat", &segs("null")).unwrap();
+        assert!(p["namespaceName"].is_null());
+        assert!(find(&Method::PATCH, "chat", &segs("ns")).is_none());
+    }
+
+    #[test]
+    fn every_chat_method_of_the_reference_is_routed() {
+        let chat = ROUTES
+            .iter()
+            .filter(|r| r.service == "chat" && r.component != "system")
+            .count();
+        assert_eq!(chat, 54);
+    }
+}

@@ -1,0 +1,216 @@
+//! Boot and shutdown, as a readable list of steps: open storage, bind ports, start Raft and its
+//! peer port, bootstrap or wait to join, announce ports, serve the API, and on a signal stop
+//! the API, then Raft, then the peer port.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use crate::api::{self, App, AppState};
+use crate::config::{Bootstrap, Config};
+use crate::raft::cluster::{now_ms, Cluster};
+use crate::raft::network::{Network, PeerPool};
+use crate::raft::{server as raft_server, Node, Raft, DEFAULT_GROUP};
+use crate::storage::apply::DEDUP_TTL_MS;
+use crate::storage::log_store::LogStore;
+use crate::storage::state_machine::StateMachine;
+use crate::storage::{Store, View};
+
+/// How often the leader proposes the retention sweep.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let store = Store::open(&config.data_dir.join("db"))?;
+
+    let raft_listener = TcpListener::bind(config.raft_addr).await?;
+    let api_listener = TcpListener::bind(config.api_addr).await?;
+    let raft_addr = raft_listener.local_addr()?;
+    let api_addr = api_listener.local_addr()?;
+    let advertised_raft = config
+        .advertise_raft_addr
+        .clone()
+        .unwrap_or_else(|| raft_addr.to_string());
+
+    let raft_config = openraft::Config {
+        cluster_name: "chat".into(),
+        heartbeat_interval: 150,
+        election_timeout_min: 800,
+        election_timeout_max: 1600,
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
+        max_in_snapshot_log_to_keep: (config.snapshot_threshold / 2).min(1000),
+        ..Default::default()
+    }
+    .validate()?;
+    let pool = PeerPool::default();
+    let raft = Raft::new(
+        config.node_id,
+        Arc::new(raft_config),
+        Network {
+            pool: pool.clone(),
+            group: DEFAULT_GROUP,
+        },
+        LogStore::new(store.clone(), DEFAULT_GROUP),
+        StateMachine::new(store.clone(), DEFAULT_GROUP, config.data_dir.clone()),
+    )
+    .await?;
+    let cluster = Cluster::new(raft.clone(), config.node_id, DEFAULT_GROUP, pool);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let raft_task = tokio::spawn(raft_server::serve(raft_listener, cluster.clone(), stop_rx.clone()));
+
+    bootstrap(&raft, &config, &advertised_raft).await?;
+    write_ports(&config, api_addr, raft_addr)?;
+
+    tokio::spawn(crate::metrics::watch_raft(raft.clone()));
+    tokio::spawn(sweep_loop(cluster.clone(), stop_rx.clone()));
+
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{api_addr}"));
+    let app: App = Arc::new(AppState {
+        cluster: cluster.clone(),
+        view: View::new(store.clone(), DEFAULT_GROUP),
+        tokens: api::auth::Tokens::new(&config.client_id, &config.client_secret),
+        render: api::render::Renderer::new(&config.region, &config.owner_id),
+        public_url: public_url.trim_end_matches('/').to_string(),
+        owner_id: config.owner_id.clone(),
+    });
+    announce(&config, api_addr, raft_addr);
+
+    let router = Router::new()
+        .route("/healthz", get(api::admin::healthz))
+        .route("/readyz", get(api::admin::readyz))
+        .route("/metrics", get(api::admin::metrics))
+        .route("/admin/cluster", get(api::admin::status))
+        .route("/admin/cluster/nodes", post(api::admin::add_node))
+        .route("/admin/cluster/nodes/:node_id", delete(api::admin::remove_node))
+        .route("/admin/cluster/snapshot", post(api::admin::snapshot))
+        .fallback(api::http::gs2)
+        .layer(CompressionLayer::new())
+        .with_state(app);
+    axum::serve(api_listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+
+    tracing::info!("api stopped; shutting down raft");
+    let _ = stop_tx.send(true);
+    if let Err(e) = raft.shutdown().await {
+        tracing::warn!(error = %e, "raft shutdown failed");
+    }
+    let _ = raft_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bootstrap(raft: &Raft, config: &Config, advertised: &str) -> anyhow::Result<()> {
+    if raft.is_initialized().await? {
+        return Ok(());
+    }
+    let members: BTreeMap<u64, Node> = match &config.bootstrap {
+        Bootstrap::Join => {
+            tracing::info!("waiting to be added to a cluster (--join)");
+            return Ok(());
+        }
+        Bootstrap::Single => BTreeMap::from([(
+            config.node_id,
+            Node {
+                addr: advertised.to_string(),
+            },
+        )]),
+        Bootstrap::Members(list) => {
+            let lowest = list.iter().map(|(id, _)| *id).min();
+            if lowest != Some(config.node_id) {
+                tracing::info!("waiting for the lowest-id member to bootstrap the cluster");
+                return Ok(());
+            }
+            list.iter()
+                .map(|(id, addr)| (*id, Node { addr: addr.clone() }))
+                .collect()
+        }
+    };
+    tracing::info!(members = ?members.keys().collect::<Vec<_>>(), "initializing cluster");
+    raft.initialize(members).await?;
+    Ok(())
+}
+
+/// Writes `ports.json` atomically, so tests and tools learn ephemeral ports.
+fn write_ports(
+    config: &Config,
+    api: std::net::SocketAddr,
+    raft: std::net::SocketAddr,
+) -> anyhow::Result<()> {
+    let doc = serde_json::json!({
+        "nodeId": config.node_id,
+        "api": api.to_string(),
+        "raft": raft.to_string(),
+    });
+    let path = config.data_dir.join("ports.json");
+    let tmp = config.data_dir.join("ports.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&doc)?)?;
+    std::fs::rename(tmp, path)?;
+    Ok(())
+}
+
+fn announce(config: &Config, api: std::net::SocketAddr, raft: std::net::SocketAddr) {
+    tracing::info!(node_id = config.node_id, %api, %raft, data_dir = %config.data_dir.display(), "chat-node listening");
+    println!("chat-node {} listening: api http://{api}  raft {raft}", config.node_id);
+    if config.generated_credentials {
+        println!("development credentials (generated; pass --client-id/--client-secret to fix them):");
+        println!("  client_id={}  client_secret={}", config.client_id, config.client_secret);
+    } else {
+        println!("project client_id={}", config.client_id);
+    }
+    println!(
+        "log in: curl -s -X POST http://{api}/identifier/projectToken/login -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"client_secret\":\"<secret>\"}}'",
+        config.client_id
+    );
+}
+
+/// On the leader, periodically replicates a retention sweep so every replica deletes the same
+/// expired messages and stale idempotency records.
+async fn sweep_loop(cluster: Cluster, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+        if cluster.status().leader_id != Some(cluster.node_id()) {
+            continue;
+        }
+        let cmd = proto::command::Command::Sweep {
+            dedup_before_ms: now_ms() - DEDUP_TTL_MS,
+        };
+        if let Err(e) = cluster.write(cmd, None).await {
+            tracing::warn!(error = %e, "retention sweep failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,554 @@
+//! Three real `chat-node` processes forming a Raft cluster: read-your-writes on every
+//! node, stale reads, SIGKILL of the leader during a stream of posts (nothing
+//! acknowledged is lost or duplicated), catch-up of a restarted node through
+//! snapshots, duplication avoider across a failover, node removal.
+//!
+//! The fault test is seeded (`CHAT_TEST_SEED`); the seed is printed.
+
+use chat_tests::cluster::{applied_index, members, voters};
+use chat_tests::fixtures::{
+    all_messages, create_namespace, create_room, names, post_by_user, str_of,
+};
+use chat_tests::{test_seed, wait_until, Client, Cluster, NodeOpts};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn client(cluster: &Cluster, id: u64) -> Client {
+    cluster
+        .node(id)
+        .client()
+        .await
+        .unwrap_or_else(|e| panic!("login on node {id}: {e:#}"))
+}
+
+async fn status(cluster: &Cluster, id: u64) -> Value {
+    cluster
+        .node(id)
+        .cluster_status()
+        .await
+        .unwrap_or_else(|e| panic!("status of node {id}: {e:#}"))
+}
+
+/// Every message of the room as seen by node `id` with a stale (local) read.
+async fn local_messages(c: &Client, ns: &str, room: &str) -> Result<Vec<Value>, String> {
+    let r = c
+        .get(&format!("/chat/{ns}/room/{room}/message/get"))
+        .stale()
+        .query("userId", "reader")
+        .query("startAt", 0)
+        .query("limit", 1000)
+        .send()
+        .await;
+    if r.status != 200 {
+        return Err(format!("{} -> {} {}", r.desc, r.status, r.text));
+    }
+    Ok(r.items())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_writes_are_read_on_every_node() {
+    let cluster = Cluster::start(3).await.expect("start 3-node cluster");
+    let leader = cluster.wait_leader().await;
+    let follower = cluster.others(leader)[0];
+    assert_eq!(status(&cluster, follower).await["state"], "Follower");
+    for id in [1, 2, 3] {
+        let st = status(&cluster, id).await;
+        assert_eq!(st["nodeId"], id, "{st}");
+        for k in ["term", "lastLogIndex", "commitIndex", "appliedIndex"] {
+            assert!(st[k].is_u64(), "status field {k} should be a number: {st}");
+        }
+        assert_eq!(voters(&st), vec![1, 2, 3]);
+    }
+    let mut clients = Vec::new();
+    for id in [1, 2, 3] {
+        clients.push((id, client(&cluster, id).await));
+    }
+    let fc = client(&cluster, follower).await;
+
+    // Writes on a follower are visible at once on every node (default consistency).
+    create_namespace(&fc, "ryw", json!({})).await;
+    create_room(&fc, "ryw", "r", "owner", json!({})).await;
+    for (id, c) in &clients {
+        let room = c.get("/chat/ryw/room/r").send().await.item();
+        assert_eq!(room["name"], "r", "node {id}");
+    }
+    let alice = fc.player("alice").await;
+    let mut posted = Vec::new();
+    for round in 0..3 {
+        for (id, c) in &clients {
+            let m = c
+                .post("/chat/ryw/room/r/message")
+                .player(&alice)
+                .json(json!({"category": 0, "metadata": format!("round {round} via node {id}")}))
+                .send()
+                .await
+                .item();
+            let name = str_of(&m, "name");
+            for (rid, rc) in &clients {
+                let got = rc
+                    .get(&format!("/chat/ryw/room/r/message/{name}"))
+                    .player(&alice)
+                    .send()
+                    .await;
+                assert_eq!(
+                    got.status, 200,
+                    "read-your-writes: message posted via node {id} not readable on node {rid}: {} {}",
+                    got.status, got.text
+                );
+            }
+            posted.push(name);
+        }
+    }
+    let want: BTreeSet<String> = posted.iter().cloned().collect();
+    for (id, c) in &clients {
+        let got: BTreeSet<String> = names(&all_messages(c, "ryw", "r").await)
+            .into_iter()
+            .collect();
+        assert_eq!(got, want, "node {id} holds every message");
+    }
+
+    // Stale reads are accepted everywhere and converge.
+    for (id, c) in &clients {
+        let first = local_messages(c, "ryw", "r").await;
+        assert!(first.is_ok(), "stale read on node {id}: {first:?}");
+        wait_until(
+            WAIT,
+            &format!("stale read on node {id} to show every message"),
+            || async {
+                let items = local_messages(c, "ryw", "r").await?;
+                let got: BTreeSet<String> = names(&items).into_iter().collect();
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(format!("{} of {} messages", got.len(), want.len()))
+                }
+            },
+        )
+        .await;
+        let r = c
+            .get("/chat/ryw/room/r/message/latest")
+            .player(&alice)
+            .stale()
+            .send()
+            .await;
+        assert_eq!(
+            r.status, 200,
+            "stale describeLatestMessages on node {id}: {}",
+            r.text
+        );
+        let ready = c
+            .http()
+            .get(format!("{}/readyz", c.base()))
+            .send()
+            .await
+            .expect("readyz");
+        assert_eq!(ready.status().as_u16(), 200, "node {id} /readyz");
+    }
+}
+
+/// What the background poster saw.
+#[derive(Default)]
+struct StreamLog {
+    /// (sequence number, message name) of every acknowledged (200) post.
+    acked: Vec<(usize, String)>,
+    /// Sequence numbers abandoned after the retry budget.
+    gave_up: Vec<usize>,
+    /// Non-200 answers and transport errors, for the report.
+    errors: Vec<String>,
+}
+
+const STREAM_NS: &str = "failover";
+const STREAM_MAX_POSTS: usize = 150;
+const STREAM_RETRY_BUDGET: Duration = Duration::from_secs(30);
+
+/// Posts sequentially; every post has its own duplication avoider and is retried with
+/// it (moving to the next node) until acknowledged or the budget runs out.
+async fn post_stream(
+    clients: Vec<Client>,
+    mut cur: usize,
+    log: Arc<Mutex<StreamLog>>,
+    stop: Arc<AtomicBool>,
+    tag: u64,
+) {
+    for seq in 0..STREAM_MAX_POSTS {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let da = format!("stream-{tag}-{seq}");
+        let started = Instant::now();
+        loop {
+            let c = &clients[cur % clients.len()];
+            let res = c
+                .post(&format!("/chat/{STREAM_NS}/room/r/message/user/streamer"))
+                .dup(&da)
+                .json(json!({"category": 0, "metadata": format!("seq-{seq}")}))
+                .try_send()
+                .await;
+            match res {
+                Ok(r) if r.status == 200 => {
+                    let name = r.body["item"]["name"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("200 without item.name: {}", r.text))
+                        .to_owned();
+                    log.lock().expect("log").acked.push((seq, name));
+                    break;
+                }
+                Ok(r) => {
+                    log.lock().expect("log").errors.push(format!(
+                        "seq {seq} via {}: {} {}",
+                        c.base(),
+                        r.status,
+                        r.text.chars().take(300).collect::<String>()
+                    ));
+                    cur += 1;
+                }
+                Err(e) => {
+                    log.lock()
+                        .expect("log")
+                        .errors
+                        .push(format!("seq {seq} via {}: {e:#}", c.base()));
+                    cur += 1;
+                }
+            }
+            if started.elapsed() > STREAM_RETRY_BUDGET {
+                log.lock().expect("log").gave_up.push(seq);
+                break;
+            }
+            // Back-off between retries of the same post (not a correctness wait).
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn acked_len(log: &Mutex<StreamLog>) -> usize {
+    log.lock().expect("log").acked.len()
+}
+
+/// Every acknowledged post is present exactly once; no sequence number (= avoider)
+/// produced two messages.
+fn check_stream(node: u64, msgs: &[Value], acked: &[(usize, String)]) {
+    let all = names(msgs);
+    let mut by_name: BTreeMap<&str, usize> = BTreeMap::new();
+    for n in &all {
+        *by_name.entry(n.as_str()).or_default() += 1;
+    }
+    let dups: Vec<_> = by_name.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(
+        dups.is_empty(),
+        "node {node}: duplicated message names {dups:?}"
+    );
+    let mut by_meta: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in msgs {
+        let meta = m["metadata"].as_str().unwrap_or_default().to_owned();
+        if meta.starts_with("seq-") {
+            by_meta.entry(meta).or_default().push(str_of(m, "name"));
+        }
+    }
+    let twice: Vec<_> = by_meta.iter().filter(|(_, v)| v.len() > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "node {node}: one duplication avoider produced several messages: {twice:?}"
+    );
+    for (seq, name) in acked {
+        assert_eq!(
+            by_name.get(name.as_str()).copied().unwrap_or(0),
+            1,
+            "node {node}: acknowledged post seq {seq} ({name}) is missing"
+        );
+        assert_eq!(
+            by_meta.get(&format!("seq-{seq}")).map(|v| v.as_slice()),
+            Some(std::slice::from_ref(name)),
+            "node {node}: seq {seq} should be exactly message {name}"
+        );
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_killed_during_post_stream_loses_nothing_and_restarted_node_catches_up() {
+    let seed = test_seed();
+    let kill_after = 8 + (splitmix(seed) % 13) as usize;
+    eprintln!("killing the leader after {kill_after} acknowledged posts");
+    let mut cluster = Cluster::start_with(3, |id| NodeOpts::id(id).snapshot_threshold(Some(20)))
+        .await
+        .expect("start 3-node cluster with --snapshot-threshold 20");
+    let leader = cluster.wait_leader().await;
+    let lc = client(&cluster, leader).await;
+    create_namespace(&lc, STREAM_NS, json!({})).await;
+    create_room(&lc, STREAM_NS, "r", "owner", json!({})).await;
+
+    let mut clients = Vec::new();
+    for n in &cluster.nodes {
+        clients.push(
+            n.client()
+                .await
+                .expect("login")
+                .with_timeout(Duration::from_secs(5)),
+        );
+    }
+    let start = cluster
+        .nodes
+        .iter()
+        .position(|n| n.id() != leader)
+        .expect("a follower");
+    let log = Arc::new(Mutex::new(StreamLog::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let poster = tokio::spawn(post_stream(clients, start, log.clone(), stop.clone(), seed));
+
+    wait_until(WAIT, "posts acknowledged before the kill", || async {
+        let n = acked_len(&log);
+        if n >= kill_after {
+            Ok(())
+        } else {
+            Err(format!("{n} acknowledged"))
+        }
+    })
+    .await;
+    cluster.node_mut(leader).kill();
+    let at_kill = acked_len(&log);
+    eprintln!("SIGKILLed leader node {leader} with {at_kill} posts acknowledged");
+    wait_until(
+        Duration::from_secs(120),
+        "15 more acknowledged posts after the kill",
+        || async {
+            let n = acked_len(&log);
+            if n >= at_kill + 15 {
+                Ok(())
+            } else {
+                Err(format!("{n} acknowledged (at kill: {at_kill})"))
+            }
+        },
+    )
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    poster.await.expect("poster task panicked");
+    let (acked, gave_up, errors) = {
+        let l = log.lock().expect("log");
+        (l.acked.clone(), l.gave_up.clone(), l.errors.clone())
+    };
+    eprintln!(
+        "stream: {} acknowledged, {} abandoned, {} errors during failover",
+        acked.len(),
+        gave_up.len(),
+        errors.len()
+    );
+    for e in errors.iter().take(20) {
+        eprintln!("  {e}");
+    }
+    assert!(
+        gave_up.is_empty(),
+        "posts abandoned after {STREAM_RETRY_BUDGET:?} of retries: {gave_up:?}"
+    );
+
+    let new_leader = cluster.wait_leader().await;
+    assert_ne!(new_leader, leader, "a killed node cannot be leader");
+    for id in cluster.others(leader) {
+        let c = client(&cluster, id).await;
+        let msgs = all_messages(&c, STREAM_NS, "r").await;
+        check_stream(id, &msgs, &acked);
+    }
+
+    // More writes while the old leader is down, then a snapshot on the new leader.
+    let nc = client(&cluster, new_leader).await;
+    for i in 0..30 {
+        post_by_user(&nc, STREAM_NS, "r", "bulk", 0, &format!("bulk-{i}")).await;
+    }
+    cluster
+        .trigger_snapshot(new_leader)
+        .await
+        .expect("POST /admin/cluster/snapshot");
+    wait_until(WAIT, "the new leader to report a snapshot", || async {
+        let st = cluster
+            .node(new_leader)
+            .cluster_status()
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        match st["snapshotIndex"].as_u64() {
+            Some(i) if i > 0 => Ok(()),
+            _ => Err(st.to_string()),
+        }
+    })
+    .await;
+
+    // Restart the killed node on its data dir; it must catch up.
+    cluster
+        .node_mut(leader)
+        .restart()
+        .await
+        .expect("restart the killed node");
+    cluster
+        .wait_agreement(&[1, 2, 3])
+        .await
+        .expect("restarted node rejoins with all voters");
+    let rc = client(&cluster, leader).await;
+    for i in 0..5 {
+        post_by_user(
+            &rc,
+            STREAM_NS,
+            "r",
+            "late",
+            0,
+            &format!("after-restart-{i}"),
+        )
+        .await;
+    }
+    let current = cluster.wait_leader().await;
+    let target = applied_index(&status(&cluster, current).await);
+    wait_until(
+        WAIT,
+        "restarted node to reach the leader's applied index",
+        || async {
+            let st = cluster
+                .node(leader)
+                .cluster_status()
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            if applied_index(&st) >= target {
+                Ok(())
+            } else {
+                Err(format!("applied {} < {target}: {st}", applied_index(&st)))
+            }
+        },
+    )
+    .await;
+    let leader_msgs = all_messages(&client(&cluster, current).await, STREAM_NS, "r").await;
+    check_stream(current, &leader_msgs, &acked);
+    let later = leader_msgs
+        .iter()
+        .filter(|m| {
+            let meta = m["metadata"].as_str().unwrap_or_default();
+            meta.starts_with("bulk-") || meta.starts_with("after-restart-")
+        })
+        .count();
+    assert_eq!(
+        later, 35,
+        "the 30 bulk and 5 post-restart messages are all there"
+    );
+    let expected: BTreeSet<String> = names(&leader_msgs).into_iter().collect();
+    let local = local_messages(&rc, STREAM_NS, "r")
+        .await
+        .expect("stale read on the restarted node");
+    let got: BTreeSet<String> = names(&local).into_iter().collect();
+    assert_eq!(
+        got, expected,
+        "restarted node (local read) holds every message"
+    );
+    check_stream(leader, &local, &acked);
+    let via_default = all_messages(&rc, STREAM_NS, "r").await;
+    check_stream(leader, &via_default, &acked);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplication_avoider_retry_across_failover_yields_one_message() {
+    let mut cluster = Cluster::start(3).await.expect("start 3-node cluster");
+    let leader = cluster.wait_leader().await;
+    let others = cluster.others(leader);
+    let (f, g) = (others[0], others[1]);
+    let fc = client(&cluster, f).await;
+    let gc = client(&cluster, g)
+        .await
+        .with_timeout(Duration::from_secs(5));
+    create_namespace(&fc, "dup", json!({})).await;
+    create_room(&fc, "dup", "r", "owner", json!({})).await;
+    fn post(c: &Client) -> chat_tests::Call<'_> {
+        c.post("/chat/dup/room/r/message/user/u")
+            .dup("across-failover")
+            .json(json!({"category": 0, "metadata": "once"}))
+    }
+    let first = post(&fc).send().await.item();
+
+    cluster.node_mut(leader).kill();
+    let retried = wait_until(
+        WAIT,
+        "the retried post to be answered after failover",
+        || async {
+            match post(&gc).try_send().await {
+                Ok(r) if r.status == 200 => Ok(r.body["item"].clone()),
+                Ok(r) => Err(format!("{} {}", r.status, r.text)),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        retried["name"], first["name"],
+        "the retry returns the original message"
+    );
+    cluster.wait_leader().await;
+    for (id, c) in [(f, &fc), (g, &gc)] {
+        let msgs = all_messages(c, "dup", "r").await;
+        assert_eq!(
+            names(&msgs),
+            vec![str_of(&first, "name")],
+            "node {id}: exactly one message for one avoider"
+        );
+    }
+    let again = post(&fc).send().await.item();
+    assert_eq!(again["name"], first["name"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_node_updates_membership_and_writes_continue() {
+    let cluster = Cluster::start(3).await.expect("start 3-node cluster");
+    let leader = cluster.wait_leader().await;
+    let others = cluster.others(leader);
+    let (victim, keeper) = (others[0], others[1]);
+    let kc = client(&cluster, keeper).await;
+
+    // Sent to a follower: admin calls are forwarded to the leader.
+    let r = kc
+        .delete(&format!("/admin/cluster/nodes/{victim}"))
+        .timeout(WAIT)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{} -> {} {}", r.desc, r.status, r.text);
+    let mut remaining = vec![leader, keeper];
+    remaining.sort_unstable();
+    for id in &remaining {
+        wait_until(
+            WAIT,
+            &format!("node {id} to drop node {victim} from membership"),
+            || async {
+                let st = cluster
+                    .node(*id)
+                    .cluster_status()
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                if members(&st) == remaining && voters(&st) == remaining && st["leaderId"].is_u64()
+                {
+                    Ok(())
+                } else {
+                    Err(st.to_string())
+                }
+            },
+        )
+        .await;
+    }
+
+    // The two remaining nodes still take writes and serve reads.
+    let lc = client(&cluster, leader).await;
+    create_namespace(&kc, "after-removal", json!({})).await;
+    create_room(&lc, "after-removal", "r", "owner", json!({})).await;
+    let m1 = post_by_user(&kc, "after-removal", "r", "u", 0, "via keeper").await;
+    let m2 = post_by_user(&lc, "after-removal", "r", "u", 0, "via leader").await;
+    let want: BTreeSet<String> = [str_of(&m1, "name"), str_of(&m2, "name")]
+        .into_iter()
+        .collect();
+    for c in [&kc, &lc] {
+        let got: BTreeSet<String> = names(&all_messages(c, "after-removal", "r").await)
+            .into_iter()
+            .collect();
+        assert_eq!(got, want);
+    }
+}
