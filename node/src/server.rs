@@ -28,7 +28,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let store = Store::open(&config.data_dir.join("db"))?;
 
-    let raft_listener = TcpListener::bind(config.raft_addr).await?;
+    let raft_listener = TcpListener::bind(sticky_raft_addr(&config)).await?;
     let api_listener = TcpListener::bind(config.api_addr).await?;
     let raft_addr = raft_listener.local_addr()?;
     let api_addr = api_listener.local_addr()?;
@@ -138,6 +138,23 @@ async fn bootstrap(raft: &Raft, config: &Config, advertised: &str) -> anyhow::Re
     tracing::info!(members = ?members.keys().collect::<Vec<_>>(), "initializing cluster");
     raft.initialize(members).await?;
     Ok(())
+}
+
+/// Peers know a node by the Raft address in the membership, so a node asked for an ephemeral
+/// Raft port (`:0`) keeps the port it got at first start (recorded in `ports.json`).
+fn sticky_raft_addr(config: &Config) -> std::net::SocketAddr {
+    let mut addr = config.raft_addr;
+    if addr.port() != 0 {
+        return addr;
+    }
+    let previous = std::fs::read(config.data_dir.join("ports.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["raft"].as_str()?.parse::<std::net::SocketAddr>().ok());
+    if let Some(prev) = previous.filter(|p| p.ip() == addr.ip()) {
+        addr.set_port(prev.port());
+    }
+    addr
 }
 
 /// Writes `ports.json` atomically, so tests and tools learn ephemeral ports.

@@ -140,7 +140,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> SResult<Option<LogId<NodeId>>> {
-        Ok(self.meta_get::<Option<LogId<NodeId>>>(COMMITTED)?.flatten())
+        let committed = self.meta_get::<Option<LogId<NodeId>>>(COMMITTED)?.flatten();
+        if let Some(c) = committed {
+            crate::metrics::RAFT_COMMIT_INDEX.set(c.index as i64);
+        }
+        Ok(committed)
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> SResult<()>

@@ -16,5 +16,8 @@ pub mod state_machine;
 pub mod txn;
 pub mod view;
 
+#[cfg(test)]
+mod apply_tests;
+
 pub use db::{Store, StoreError};
 pub use view::{View, ViewError};

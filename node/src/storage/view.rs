@@ -338,9 +338,4 @@ impl View {
     pub fn store(&self) -> &Store {
         &self.store
     }
-
-    #[allow(dead_code)]
-    fn decode_any<T: DeserializeOwned>(&self, cfn: &'static str, v: &[u8]) -> Result<T, ViewError> {
-        Ok(decode(cfn, v)?)
-    }
 }

@@ -1,0 +1,414 @@
+//! Apply of every entry kind against a real RocksDB in a temporary folder.
+
+use proto::command::{
+    Actor, Command, EntryMeta, LogEntry, Outcome, PasswordChange, Reply,
+};
+use proto::models::NotificationType;
+use proto::records::{ActiveCategoryModel, NamespaceSettings, UserDump};
+use proto::ChatError;
+
+use super::apply::{apply_entry, DEDUP_TTL_MS};
+use super::txn::Txn;
+use super::{Store, View};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    now: i64,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        Fixture {
+            _dir: dir,
+            store,
+            now: 1_000_000_000,
+        }
+    }
+
+    fn view(&self) -> View {
+        View::new(self.store.clone(), 0)
+    }
+
+    fn run_with(&mut self, cmd: Command, dedup: Option<&str>) -> Reply {
+        self.now += 1;
+        let entry = LogEntry::new(
+            EntryMeta {
+                now_ms: self.now,
+                dedup: dedup.map(String::from),
+            },
+            cmd,
+        );
+        let mut txn = Txn::new(&self.store, 0);
+        let reply = apply_entry(&mut txn, &entry).unwrap();
+        self.store.db.write(txn.into_batch()).unwrap();
+        reply
+    }
+
+    fn run(&mut self, cmd: Command) -> Reply {
+        self.run_with(cmd, None)
+    }
+
+    fn ok(&mut self, cmd: Command) -> Outcome {
+        match self.run(cmd) {
+            Reply::Ok(o) => o,
+            Reply::Rejected(e) => panic!("unexpected rejection {e:?}"),
+        }
+    }
+
+    fn rejected(&mut self, cmd: Command) -> ChatError {
+        match self.run(cmd) {
+            Reply::Rejected(e) => e,
+            Reply::Ok(o) => panic!("unexpected success {o:?}"),
+        }
+    }
+}
+
+fn ns(name: &str, days: Option<i64>, allow: bool) -> Command {
+    Command::CreateNamespace {
+        name: name.into(),
+        settings: NamespaceSettings {
+            allow_create_room: allow,
+            message_life_time_days: days,
+            ..Default::default()
+        },
+    }
+}
+
+fn room(name: &str, actor: Actor, hash: Option<&str>, white: &[&str]) -> Command {
+    Command::CreateRoom {
+        namespace: "ns".into(),
+        name: name.into(),
+        actor,
+        metadata: Some("m".into()),
+        password_hash: hash.map(String::from),
+        white_list_user_ids: white.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn post(room: &str, name: &str, actor: Actor, user: &str, category: i64) -> Command {
+    Command::Post {
+        namespace: "ns".into(),
+        room: room.into(),
+        name: name.into(),
+        actor,
+        user_id: user.into(),
+        category,
+        metadata: Some(format!("msg {name}")),
+        checked_room_revision: None,
+    }
+}
+
+#[test]
+fn namespaces_create_update_delete() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", Some(3), true));
+    assert!(matches!(f.rejected(ns("ns", None, true)), ChatError::AlreadyExists { .. }));
+    let o = f.ok(Command::UpdateNamespace {
+        name: "ns".into(),
+        settings: NamespaceSettings {
+            description: Some("d".into()),
+            ..Default::default()
+        },
+    });
+    let Outcome::Namespace(n) = o else { panic!() };
+    assert_eq!(n.revision, 1);
+    assert_eq!(n.settings.description.as_deref(), Some("d"));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    f.ok(post("r", "m1", Actor::Backend(Some("u".into())), "u", 0));
+    f.ok(Command::DeleteNamespace { name: "ns".into() });
+    let v = f.view();
+    assert!(v.namespace("ns").unwrap().is_none());
+    assert!(v.room("ns", "r").unwrap().is_none());
+    assert!(v.message("ns", "r", "m1").unwrap().is_none());
+    assert!(matches!(
+        f.rejected(Command::DeleteNamespace { name: "ns".into() }),
+        ChatError::NotFound { .. }
+    ));
+}
+
+#[test]
+fn rooms_owner_white_list_and_allow_create() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, false));
+    assert_eq!(
+        f.rejected(room("r", Actor::Player("a".into()), None, &[])),
+        ChatError::RoomCreationDisabled
+    );
+    f.ok(room("r", Actor::Backend(Some("a".into())), None, &[]));
+    let upd = |actor: Actor| Command::UpdateRoom {
+        namespace: "ns".into(),
+        name: "r".into(),
+        actor,
+        metadata: Some("new".into()),
+        password: PasswordChange::Set("hash".into()),
+        white_list_user_ids: vec!["a".into()],
+    };
+    assert_eq!(f.rejected(upd(Actor::Player("b".into()))), ChatError::NotOwner);
+    let Outcome::Room(r) = f.ok(upd(Actor::Player("a".into()))) else { panic!() };
+    assert_eq!(r.password_hash.as_deref(), Some("hash"));
+    assert_eq!(r.revision, 1);
+    let del = |actor: Actor| Command::DeleteRoom {
+        namespace: "ns".into(),
+        name: "r".into(),
+        actor,
+    };
+    assert_eq!(f.rejected(del(Actor::Player("c".into()))), ChatError::NotInWhiteList);
+    f.ok(del(Actor::Player("a".into())));
+    assert!(f.view().room("ns", "r").unwrap().is_none());
+}
+
+#[test]
+fn posts_check_password_revision_white_list_and_category_rules() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("locked", Actor::Backend(None), Some("h"), &[]));
+    f.ok(room("vip", Actor::Backend(None), None, &["v"]));
+    f.ok(room("open", Actor::Backend(None), None, &[]));
+    assert_eq!(
+        f.rejected(post("locked", "m", Actor::Player("u".into()), "u", 0)),
+        ChatError::PasswordRequired
+    );
+    let mut checked = post("locked", "m", Actor::Player("u".into()), "u", 0);
+    if let Command::Post {
+        checked_room_revision,
+        ..
+    } = &mut checked
+    {
+        *checked_room_revision = Some(7);
+    }
+    assert_eq!(f.rejected(checked.clone()), ChatError::PasswordInvalid);
+    if let Command::Post {
+        checked_room_revision,
+        ..
+    } = &mut checked
+    {
+        *checked_room_revision = Some(0);
+    }
+    f.ok(checked);
+    assert_eq!(
+        f.rejected(post("vip", "m2", Actor::Player("u".into()), "u", 0)),
+        ChatError::NotInWhiteList
+    );
+    f.ok(post("vip", "m3", Actor::Player("v".into()), "v", 0));
+    f.ok(Command::UpdateCurrentMaster {
+        namespace: "ns".into(),
+        settings: "{}".into(),
+        models: vec![ActiveCategoryModel {
+            category: 9,
+            reject_access_token_post: true,
+        }],
+    });
+    assert_eq!(
+        f.rejected(post("open", "m4", Actor::Player("u".into()), "u", 9)),
+        ChatError::PostRejected { category: 9 }
+    );
+    f.ok(post("open", "m5", Actor::Backend(Some("u".into())), "u", 9));
+    assert!(matches!(
+        f.rejected(post("nope", "m6", Actor::Player("u".into()), "u", 0)),
+        ChatError::NotFound { .. }
+    ));
+    // Delete a message.
+    f.ok(Command::DeleteMessage {
+        namespace: "ns".into(),
+        room: "open".into(),
+        name: "m5".into(),
+    });
+    assert!(f.view().message("ns", "open", "m5").unwrap().is_none());
+}
+
+#[test]
+fn subscriptions_lifecycle_and_room_cascade() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    let types = vec![NotificationType {
+        category: Some(1),
+        enable_transfer_mobile_push_notification: Some(true),
+    }];
+    f.ok(Command::Subscribe {
+        namespace: "ns".into(),
+        room: "r".into(),
+        user_id: "u".into(),
+        notification_types: types.clone(),
+    });
+    let Outcome::Subscribe(s) = f.ok(Command::UpdateNotificationType {
+        namespace: "ns".into(),
+        room: "r".into(),
+        user_id: "u".into(),
+        notification_types: vec![],
+    }) else {
+        panic!()
+    };
+    assert_eq!(s.revision, 1);
+    let (by_user, _) = f.view().subscribes_by_user("ns", "u", None, None, 10).unwrap();
+    assert_eq!(by_user.len(), 1);
+    f.ok(Command::Unsubscribe {
+        namespace: "ns".into(),
+        room: "r".into(),
+        user_id: "u".into(),
+    });
+    assert!(f.view().subscribe("ns", "r", "u").unwrap().is_none());
+    f.ok(Command::Subscribe {
+        namespace: "ns".into(),
+        room: "r".into(),
+        user_id: "u".into(),
+        notification_types: types,
+    });
+    f.ok(post("r", "m", Actor::Backend(Some("u".into())), "u", 0));
+    f.ok(Command::DeleteRoom {
+        namespace: "ns".into(),
+        name: "r".into(),
+        actor: Actor::Backend(None),
+    });
+    let v = f.view();
+    assert!(v.subscribe("ns", "r", "u").unwrap().is_none());
+    assert!(v.message("ns", "r", "m").unwrap().is_none());
+    assert!(v.subscribes_by_user("ns", "u", None, None, 10).unwrap().0.is_empty());
+    assert!(!v.user_has_data("u").unwrap());
+}
+
+#[test]
+fn category_masters_and_current_master() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    let create = Command::CreateCategoryMaster {
+        namespace: "ns".into(),
+        category: 3,
+        description: Some("d".into()),
+        reject_access_token_post: Some("Enabled".into()),
+    };
+    f.ok(create.clone());
+    assert!(matches!(f.rejected(create), ChatError::AlreadyExists { .. }));
+    f.ok(Command::UpdateCategoryMaster {
+        namespace: "ns".into(),
+        category: 3,
+        description: None,
+        reject_access_token_post: Some("Disabled".into()),
+    });
+    let m = f.view().category_master("ns", 3).unwrap().unwrap();
+    assert_eq!(m.reject_access_token_post.as_deref(), Some("Disabled"));
+    f.ok(Command::DeleteCategoryMaster {
+        namespace: "ns".into(),
+        category: 3,
+    });
+    assert!(f.view().category_master("ns", 3).unwrap().is_none());
+    f.ok(Command::UpdateCurrentMaster {
+        namespace: "ns".into(),
+        settings: "{\"categoryModels\":[]}".into(),
+        models: vec![],
+    });
+    assert!(f.view().current_master("ns").unwrap().is_some());
+}
+
+#[test]
+fn user_data_dump_clean_import() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("mine", Actor::Backend(Some("u".into())), None, &[]));
+    f.ok(room("other", Actor::Backend(Some("x".into())), None, &[]));
+    f.ok(post("other", "m1", Actor::Backend(Some("u".into())), "u", 0));
+    f.ok(post("other", "m2", Actor::Backend(Some("x".into())), "x", 0));
+    f.ok(Command::Subscribe {
+        namespace: "ns".into(),
+        room: "other".into(),
+        user_id: "u".into(),
+        notification_types: vec![],
+    });
+    f.ok(Command::DumpUser { user_id: "u".into() });
+    let doc = f.view().dump("u").unwrap().unwrap();
+    let dump: UserDump = serde_json::from_str(&doc).unwrap();
+    assert_eq!(dump.rooms.len(), 1);
+    assert_eq!(dump.messages.len(), 1);
+    assert_eq!(dump.subscribes.len(), 1);
+    f.ok(Command::CleanUser { user_id: "u".into() });
+    let v = f.view();
+    assert!(v.room("ns", "mine").unwrap().is_none());
+    assert!(v.message("ns", "other", "m1").unwrap().is_none());
+    assert!(v.message("ns", "other", "m2").unwrap().is_some(), "others' data stays");
+    assert!(v.subscribe("ns", "other", "u").unwrap().is_none());
+    f.ok(Command::StoreUpload {
+        token: "t".into(),
+        body: doc,
+    });
+    f.ok(Command::ImportUser {
+        user_id: "u".into(),
+        upload_token: "t".into(),
+    });
+    let v = f.view();
+    assert!(v.room("ns", "mine").unwrap().is_some());
+    assert!(v.message("ns", "other", "m1").unwrap().is_some());
+    assert!(v.subscribe("ns", "other", "u").unwrap().is_some());
+    assert!(matches!(
+        f.rejected(Command::ImportUser {
+            user_id: "u".into(),
+            upload_token: "t".into(),
+        }),
+        ChatError::NotFound { .. }
+    ));
+}
+
+#[test]
+fn sweep_deletes_expired_messages_and_old_dedup_records() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", Some(1), true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    f.ok(post("r", "old", Actor::Backend(Some("u".into())), "u", 0));
+    let first = f.run_with(ns("dup", None, true), Some("p:key"));
+    f.now += 86_400_000 + 10;
+    f.ok(post("r", "new", Actor::Backend(Some("u".into())), "u", 0));
+    let v = f.view();
+    let cutoff = v.namespace("ns").unwrap().unwrap().expiry_cutoff(f.now);
+    assert_eq!(
+        v.messages_from("ns", "r", 0, None, cutoff, 10).unwrap().len(),
+        1,
+        "expired messages are hidden from reads before the sweep"
+    );
+    assert_eq!(v.messages_from("ns", "r", 0, None, None, 10).unwrap().len(), 2);
+    // A retry with the same key returns the first reply, even though the namespace exists.
+    assert_eq!(f.run_with(ns("dup", None, true), Some("p:key")), first);
+    let now = f.now;
+    f.ok(Command::Sweep {
+        dedup_before_ms: now - DEDUP_TTL_MS + 1,
+    });
+    let v = f.view();
+    let left = v.messages_from("ns", "r", 0, None, None, 10).unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].name, "new");
+    assert!(v.message("ns", "r", "old").unwrap().is_none());
+    // The dedup record is gone: the same key now runs the command again.
+    assert!(matches!(
+        f.run_with(ns("dup", None, true), Some("p:key")),
+        Reply::Rejected(ChatError::AlreadyExists { .. })
+    ));
+}
+
+#[test]
+fn latest_messages_page_newest_first_exactly_once() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    for i in 0..25 {
+        f.ok(post("r", &format!("m{i:02}"), Actor::Backend(Some("u".into())), "u", i % 2));
+    }
+    let v = f.view();
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = v
+            .latest_messages("ns", "r", None, None, token.as_deref(), 10)
+            .unwrap();
+        seen.extend(page.into_iter().map(|m| m.name));
+        match next {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).rev().map(|i| format!("m{i:02}")).collect();
+    assert_eq!(seen, expected);
+    let odd = v.messages_from("ns", "r", 0, Some(1), None, 100).unwrap();
+    assert_eq!(odd.len(), 12);
+    assert!(v.latest_messages("ns", "r", None, None, Some("zz"), 10).is_err());
+}
