@@ -12,7 +12,11 @@ use crate::raft::NodeId;
 /// Command line of `chat-node`. Every flag can also be set through the environment variable
 /// shown, or in the TOML file given by `--config` (same names in snake_case).
 #[derive(Debug, Parser, Default)]
-#[command(name = "chat-node", version, about = "A Raft-replicated chat node speaking the GS2-Chat API")]
+#[command(
+    name = "chat-node",
+    version,
+    about = "A Raft-replicated chat node speaking the GS2-Chat API"
+)]
 pub struct Args {
     /// TOML configuration file (keys as the long flags, in snake_case).
     #[arg(long, env = "CHAT_CONFIG")]
@@ -225,7 +229,10 @@ impl Config {
         let members = args.initial_members.or(file.initial_members);
         let bootstrap = match (join, members) {
             (true, Some(_)) => {
-                return Err(invalid("join", "--join and --initial-members exclude each other"))
+                return Err(invalid(
+                    "join",
+                    "--join and --initial-members exclude each other",
+                ))
             }
             (true, None) => Bootstrap::Join,
             (false, Some(m)) => {
@@ -263,7 +270,10 @@ impl Config {
                 .region
                 .or(file.region)
                 .unwrap_or_else(|| "ap-northeast-1".into()),
-            owner_id: args.owner_id.or(file.owner_id).unwrap_or_else(|| "owner".into()),
+            owner_id: args
+                .owner_id
+                .or(file.owner_id)
+                .unwrap_or_else(|| "owner".into()),
             log_level: args
                 .log_level
                 .or(file.log_level)

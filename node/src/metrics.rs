@@ -81,8 +81,11 @@ pub static RAFT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
 
 pub static RAFT_COMMIT_INDEX: LazyLock<IntGauge> = LazyLock::new(|| {
     register(
-        IntGauge::new("chat_raft_commit_index", "Highest committed log index known here")
-            .expect("valid metric"),
+        IntGauge::new(
+            "chat_raft_commit_index",
+            "Highest committed log index known here",
+        )
+        .expect("valid metric"),
     )
 });
 

@@ -62,7 +62,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let cluster = Cluster::new(raft.clone(), config.node_id, DEFAULT_GROUP, pool);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let raft_task = tokio::spawn(raft_server::serve(raft_listener, cluster.clone(), stop_rx.clone()));
+    let raft_task = tokio::spawn(raft_server::serve(
+        raft_listener,
+        cluster.clone(),
+        stop_rx.clone(),
+    ));
 
     bootstrap(&raft, &config, &advertised_raft).await?;
     write_ports(&config, api_addr, raft_addr)?;
@@ -90,7 +94,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .route("/metrics", get(api::admin::metrics))
         .route("/admin/cluster", get(api::admin::status))
         .route("/admin/cluster/nodes", post(api::admin::add_node))
-        .route("/admin/cluster/nodes/:node_id", delete(api::admin::remove_node))
+        .route(
+            "/admin/cluster/nodes/:node_id",
+            delete(api::admin::remove_node),
+        )
         .route("/admin/cluster/snapshot", post(api::admin::snapshot))
         .fallback(api::http::gs2)
         .layer(CompressionLayer::new())
@@ -177,10 +184,18 @@ fn write_ports(
 
 fn announce(config: &Config, api: std::net::SocketAddr, raft: std::net::SocketAddr) {
     tracing::info!(node_id = config.node_id, %api, %raft, data_dir = %config.data_dir.display(), "chat-node listening");
-    println!("chat-node {} listening: api http://{api}  raft {raft}", config.node_id);
+    println!(
+        "chat-node {} listening: api http://{api}  raft {raft}",
+        config.node_id
+    );
     if config.generated_credentials {
-        println!("development credentials (generated; pass --client-id/--client-secret to fix them):");
-        println!("  client_id={}  client_secret={}", config.client_id, config.client_secret);
+        println!(
+            "development credentials (generated; pass --client-id/--client-secret to fix them):"
+        );
+        println!(
+            "  client_id={}  client_secret={}",
+            config.client_id, config.client_secret
+        );
     } else {
         println!("project client_id={}", config.client_id);
     }

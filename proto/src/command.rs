@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ChatError;
 use crate::models::NotificationType;
 use crate::records::{
-    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord,
-    NamespaceRecord, NamespaceSettings, RoomRecord, SubscribeRecord, UserDump,
+    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord,
+    NamespaceSettings, RoomRecord, SubscribeRecord, UserDump,
 };
 
 /// A replicated log entry, tagged with its format version.
@@ -244,7 +244,7 @@ pub enum Reply {
 pub enum Outcome {
     /// Membership changes and blank entries.
     None,
-    Namespace(NamespaceRecord),
+    Namespace(Box<NamespaceRecord>),
     Room(RoomRecord),
     Message(MessageRecord),
     Subscribe(SubscribeRecord),

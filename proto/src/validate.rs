@@ -5,7 +5,7 @@
 //! `chat.<model>.<field>.error.<kind>` convention, so clients can tell which field failed.
 
 use crate::error::ChatError;
-use crate::models::{NotificationType, MasterSettings};
+use crate::models::{MasterSettings, NotificationType};
 
 pub const NAME_MAX: usize = 128;
 pub const USER_ID_MAX: usize = 128;

@@ -43,9 +43,10 @@ impl From<ClusterError> for ApiError {
     fn from(e: ClusterError) -> Self {
         match e {
             ClusterError::Unavailable(m) => ApiError::Unavailable(m),
-            ClusterError::BadRequest(m) => {
-                ApiError::Chat(ChatError::invalid("cluster", format!("chat.cluster.error.{m}")))
-            }
+            ClusterError::BadRequest(m) => ApiError::Chat(ChatError::invalid(
+                "cluster",
+                format!("chat.cluster.error.{m}"),
+            )),
             ClusterError::Fatal(m) => ApiError::Internal(m),
         }
     }

@@ -13,7 +13,9 @@ use crate::raft::cluster::now_ms;
 /// `POST /identifier/projectToken/login`: client credentials → project token.
 pub async fn project_login(app: App, req: Req) -> Result<Value, ApiError> {
     let id = req.opt_str("client_id")?.or(req.opt_str("clientId")?);
-    let secret = req.opt_str("client_secret")?.or(req.opt_str("clientSecret")?);
+    let secret = req
+        .opt_str("client_secret")?
+        .or(req.opt_str("clientSecret")?);
     let (Some(id), Some(secret)) = (id, secret) else {
         return Err(ChatError::unauthorized("identifier.projectToken.error.require").into());
     };

@@ -5,8 +5,8 @@ use proto::models::{
     CategoryModel, CategoryModelMaster, CurrentModelMaster, Message, Namespace, Room, Subscribe,
 };
 use proto::records::{
-    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord,
-    NamespaceRecord, RoomRecord, SubscribeRecord,
+    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord,
+    RoomRecord, SubscribeRecord,
 };
 
 #[derive(Clone)]

@@ -146,7 +146,7 @@ impl Cluster {
                         .call(
                             &node.addr,
                             self.inner.group,
-                            RpcBody::ClientWrite(entry.clone()),
+                            RpcBody::ClientWrite(Box::new(entry.clone())),
                             FORWARD_TIMEOUT,
                         )
                         .await
@@ -268,10 +268,8 @@ impl Cluster {
                         Err(e @ NetError::Timeout { .. }) => {
                             return Err(ClusterError::Unavailable(e.to_string()))
                         }
-                        Err(e) => Err(ForwardError::NotLeader {
-                            leader: None,
-                        })
-                        .inspect_err(|_| last_err = e.to_string()),
+                        Err(e) => Err(ForwardError::NotLeader { leader: None })
+                            .inspect_err(|_| last_err = e.to_string()),
                     }
                 }
                 _ => Err(ForwardError::NotLeader { leader: None }),
@@ -299,7 +297,11 @@ impl Cluster {
         self.admin(|| RpcBody::RemoveNode { node_id }).await
     }
 
-    pub async fn add_node_local(&self, node_id: NodeId, raft_addr: String) -> Result<(), ForwardError> {
+    pub async fn add_node_local(
+        &self,
+        node_id: NodeId,
+        raft_addr: String,
+    ) -> Result<(), ForwardError> {
         let raft = &self.inner.raft;
         let map_err = |e: RaftError<NodeId, ClientWriteError<NodeId, Node>>| match e {
             RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => ForwardError::NotLeader {
@@ -326,7 +328,9 @@ impl Cluster {
         } else if membership.get_node(&node_id).is_some() {
             ChangeMembers::RemoveNodes(BTreeSet::from([node_id]))
         } else {
-            return Err(ForwardError::Failed(format!("node {node_id} is not a member")));
+            return Err(ForwardError::Failed(format!(
+                "node {node_id} is not a member"
+            )));
         };
         self.inner
             .raft
@@ -348,10 +352,8 @@ impl Cluster {
         let m = self.inner.raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
         let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
-        let nodes: BTreeMap<NodeId, Node> = membership
-            .nodes()
-            .map(|(id, n)| (*id, n.clone()))
-            .collect();
+        let nodes: BTreeMap<NodeId, Node> =
+            membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
         ClusterStatus {
             node_id: self.inner.node_id,
             state: match m.state {

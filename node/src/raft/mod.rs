@@ -9,6 +9,9 @@
 //!
 //! See DESIGN.md for the decisions.
 
+// openraft's `StorageError` and `RPCError` are large by design; they are what its traits return.
+#![allow(clippy::result_large_err)]
+
 pub mod cluster;
 pub mod network;
 pub mod rpc;

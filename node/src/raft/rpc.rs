@@ -29,11 +29,16 @@ pub enum RpcBody {
     Vote(VoteRequest<NodeId>),
     InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
     /// A write forwarded to the leader.
-    ClientWrite(LogEntry),
+    ClientWrite(Box<LogEntry>),
     /// Asks the leader for an index that covers every write acknowledged so far.
     ReadIndex,
-    AddNode { node_id: NodeId, raft_addr: String },
-    RemoveNode { node_id: NodeId },
+    AddNode {
+        node_id: NodeId,
+        raft_addr: String,
+    },
+    RemoveNode {
+        node_id: NodeId,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

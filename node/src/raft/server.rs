@@ -11,7 +11,11 @@ use super::cluster::Cluster;
 use super::network::codec;
 use super::rpc::{self, RpcBody, RpcRequest, RpcResponse, RPC_VERSION};
 
-pub async fn serve(listener: TcpListener, cluster: Cluster, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    cluster: Cluster,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -60,7 +64,9 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
         RpcBody::AppendEntries(r) => RpcResponse::AppendEntries(raft.append_entries(r).await),
         RpcBody::Vote(r) => RpcResponse::Vote(raft.vote(r).await),
         RpcBody::InstallSnapshot(r) => RpcResponse::InstallSnapshot(raft.install_snapshot(r).await),
-        RpcBody::ClientWrite(entry) => RpcResponse::ClientWrite(cluster.propose_local(entry).await),
+        RpcBody::ClientWrite(entry) => {
+            RpcResponse::ClientWrite(cluster.propose_local(*entry).await)
+        }
         RpcBody::ReadIndex => RpcResponse::ReadIndex(cluster.local_read_index().await),
         RpcBody::AddNode { node_id, raft_addr } => {
             RpcResponse::Admin(cluster.add_node_local(node_id, raft_addr).await)

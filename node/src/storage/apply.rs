@@ -72,7 +72,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 revision: 0,
             };
             txn.put(cf::NAMESPACES, k, &rec);
-            ok(Outcome::Namespace(rec))
+            ok(Outcome::Namespace(Box::new(rec)))
         }
         Command::UpdateNamespace { name, settings } => {
             let k = keys::namespace(g, name);
@@ -87,7 +87,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             rec.updated_at = now;
             rec.revision += 1;
             txn.put(cf::NAMESPACES, k, &rec);
-            ok(Outcome::Namespace(rec))
+            ok(Outcome::Namespace(Box::new(rec)))
         }
         Command::DeleteNamespace { name } => {
             let k = keys::namespace(g, name);
@@ -110,7 +110,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             }
             txn.delete(cf::CURRENT_MASTERS, k.clone());
             txn.delete(cf::NAMESPACES, k);
-            ok(Outcome::Namespace(rec))
+            ok(Outcome::Namespace(Box::new(rec)))
         }
         Command::CreateRoom {
             namespace,
@@ -244,7 +244,10 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             }
             let _ = ns;
             if txn
-                .get_raw(cf::MESSAGE_NAMES, &keys::message_name(g, namespace, room, name))?
+                .get_raw(
+                    cf::MESSAGE_NAMES,
+                    &keys::message_name(g, namespace, room, name),
+                )?
                 .is_some()
             {
                 return rejected(ChatError::already_exists("message"));
@@ -455,10 +458,18 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             };
             let dump: UserDump = match serde_json::from_str(&body) {
                 Ok(d) => d,
-                Err(_) => return rejected(ChatError::invalid("uploadToken", "chat.user.dump.error.invalid")),
+                Err(_) => {
+                    return rejected(ChatError::invalid(
+                        "uploadToken",
+                        "chat.user.dump.error.invalid",
+                    ))
+                }
             };
             if dump.user_id != *user_id {
-                return rejected(ChatError::invalid("userId", "chat.user.userId.error.mismatch"));
+                return rejected(ChatError::invalid(
+                    "userId",
+                    "chat.user.userId.error.mismatch",
+                ));
             }
             import_user(txn, &dump)?;
             txn.delete(cf::UPLOADS, keys::token(g, upload_token));
@@ -580,7 +591,10 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
                 dump.rooms.push(r);
             }
         }
-        for (k, _) in txn.scan(cf::SUBS_BY_USER, &KeyBuf::new(g).s(&ns.name).s(user).build())? {
+        for (k, _) in txn.scan(
+            cf::SUBS_BY_USER,
+            &KeyBuf::new(g).s(&ns.name).s(user).build(),
+        )? {
             let mut r = KeyReader::new(&k);
             let (_, _, room) = (r.s(), r.s(), r.s());
             if let Some(room) = room {
@@ -608,20 +622,27 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
 fn import_user(txn: &mut Txn, dump: &UserDump) -> Result<(), StoreError> {
     let g = txn.group;
     for r in &dump.rooms {
-        if txn.get_raw(cf::NAMESPACES, &keys::namespace(g, &r.namespace))?.is_some() {
+        if txn
+            .get_raw(cf::NAMESPACES, &keys::namespace(g, &r.namespace))?
+            .is_some()
+        {
             txn.put(cf::ROOMS, keys::room(g, &r.namespace, &r.name), r);
         }
     }
     for m in &dump.messages {
         if m.user_id == dump.user_id
-            && txn.get_raw(cf::ROOMS, &keys::room(g, &m.namespace, &m.room))?.is_some()
+            && txn
+                .get_raw(cf::ROOMS, &keys::room(g, &m.namespace, &m.room))?
+                .is_some()
         {
             put_message(txn, m);
         }
     }
     for s in &dump.subscribes {
         if s.user_id == dump.user_id
-            && txn.get_raw(cf::ROOMS, &keys::room(g, &s.namespace, &s.room))?.is_some()
+            && txn
+                .get_raw(cf::ROOMS, &keys::room(g, &s.namespace, &s.room))?
+                .is_some()
         {
             put_subscribe(txn, s);
         }
@@ -653,7 +674,10 @@ fn sweep(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreError
     // Internal keys (`~<time hex><uuid>`, one per forwarded write) sort by time: delete a range.
     let internal = KeyBuf::new(g).prefix("~").build();
     let internal_end = KeyBuf::new(g)
-        .prefix(&format!("~{:016x}", now.saturating_sub(INTERNAL_DEDUP_TTL_MS).max(0)))
+        .prefix(&format!(
+            "~{:016x}",
+            now.saturating_sub(INTERNAL_DEDUP_TTL_MS).max(0)
+        ))
         .build();
     for (k, _) in txn.scan_until(cf::DEDUP, &internal, &internal_end)? {
         txn.delete(cf::DEDUP, k);

@@ -1,8 +1,6 @@
 //! Apply of every entry kind against a real RocksDB in a temporary folder.
 
-use proto::command::{
-    Actor, Command, EntryMeta, LogEntry, Outcome, PasswordChange, Reply,
-};
+use proto::command::{Actor, Command, EntryMeta, LogEntry, Outcome, PasswordChange, Reply};
 use proto::models::NotificationType;
 use proto::records::{ActiveCategoryModel, NamespaceSettings, UserDump};
 use proto::ChatError;
@@ -105,7 +103,10 @@ fn post(room: &str, name: &str, actor: Actor, user: &str, category: i64) -> Comm
 fn namespaces_create_update_delete() {
     let mut f = Fixture::new();
     f.ok(ns("ns", Some(3), true));
-    assert!(matches!(f.rejected(ns("ns", None, true)), ChatError::AlreadyExists { .. }));
+    assert!(matches!(
+        f.rejected(ns("ns", None, true)),
+        ChatError::AlreadyExists { .. }
+    ));
     let o = f.ok(Command::UpdateNamespace {
         name: "ns".into(),
         settings: NamespaceSettings {
@@ -146,8 +147,13 @@ fn rooms_owner_white_list_and_allow_create() {
         password: PasswordChange::Set("hash".into()),
         white_list_user_ids: vec!["a".into()],
     };
-    assert_eq!(f.rejected(upd(Actor::Player("b".into()))), ChatError::NotOwner);
-    let Outcome::Room(r) = f.ok(upd(Actor::Player("a".into()))) else { panic!() };
+    assert_eq!(
+        f.rejected(upd(Actor::Player("b".into()))),
+        ChatError::NotOwner
+    );
+    let Outcome::Room(r) = f.ok(upd(Actor::Player("a".into()))) else {
+        panic!()
+    };
     assert_eq!(r.password_hash.as_deref(), Some("hash"));
     assert_eq!(r.revision, 1);
     let del = |actor: Actor| Command::DeleteRoom {
@@ -155,7 +161,10 @@ fn rooms_owner_white_list_and_allow_create() {
         name: "r".into(),
         actor,
     };
-    assert_eq!(f.rejected(del(Actor::Player("c".into()))), ChatError::NotInWhiteList);
+    assert_eq!(
+        f.rejected(del(Actor::Player("c".into()))),
+        ChatError::NotInWhiteList
+    );
     f.ok(del(Actor::Player("a".into())));
     assert!(f.view().room("ns", "r").unwrap().is_none());
 }
@@ -243,7 +252,10 @@ fn subscriptions_lifecycle_and_room_cascade() {
         panic!()
     };
     assert_eq!(s.revision, 1);
-    let (by_user, _) = f.view().subscribes_by_user("ns", "u", None, None, 10).unwrap();
+    let (by_user, _) = f
+        .view()
+        .subscribes_by_user("ns", "u", None, None, 10)
+        .unwrap();
     assert_eq!(by_user.len(), 1);
     f.ok(Command::Unsubscribe {
         namespace: "ns".into(),
@@ -266,7 +278,11 @@ fn subscriptions_lifecycle_and_room_cascade() {
     let v = f.view();
     assert!(v.subscribe("ns", "r", "u").unwrap().is_none());
     assert!(v.message("ns", "r", "m").unwrap().is_none());
-    assert!(v.subscribes_by_user("ns", "u", None, None, 10).unwrap().0.is_empty());
+    assert!(v
+        .subscribes_by_user("ns", "u", None, None, 10)
+        .unwrap()
+        .0
+        .is_empty());
     assert!(!v.user_has_data("u").unwrap());
 }
 
@@ -281,7 +297,10 @@ fn category_masters_and_current_master() {
         reject_access_token_post: Some("Enabled".into()),
     };
     f.ok(create.clone());
-    assert!(matches!(f.rejected(create), ChatError::AlreadyExists { .. }));
+    assert!(matches!(
+        f.rejected(create),
+        ChatError::AlreadyExists { .. }
+    ));
     f.ok(Command::UpdateCategoryMaster {
         namespace: "ns".into(),
         category: 3,
@@ -309,25 +328,44 @@ fn user_data_dump_clean_import() {
     f.ok(ns("ns", None, true));
     f.ok(room("mine", Actor::Backend(Some("u".into())), None, &[]));
     f.ok(room("other", Actor::Backend(Some("x".into())), None, &[]));
-    f.ok(post("other", "m1", Actor::Backend(Some("u".into())), "u", 0));
-    f.ok(post("other", "m2", Actor::Backend(Some("x".into())), "x", 0));
+    f.ok(post(
+        "other",
+        "m1",
+        Actor::Backend(Some("u".into())),
+        "u",
+        0,
+    ));
+    f.ok(post(
+        "other",
+        "m2",
+        Actor::Backend(Some("x".into())),
+        "x",
+        0,
+    ));
     f.ok(Command::Subscribe {
         namespace: "ns".into(),
         room: "other".into(),
         user_id: "u".into(),
         notification_types: vec![],
     });
-    f.ok(Command::DumpUser { user_id: "u".into() });
+    f.ok(Command::DumpUser {
+        user_id: "u".into(),
+    });
     let doc = f.view().dump("u").unwrap().unwrap();
     let dump: UserDump = serde_json::from_str(&doc).unwrap();
     assert_eq!(dump.rooms.len(), 1);
     assert_eq!(dump.messages.len(), 1);
     assert_eq!(dump.subscribes.len(), 1);
-    f.ok(Command::CleanUser { user_id: "u".into() });
+    f.ok(Command::CleanUser {
+        user_id: "u".into(),
+    });
     let v = f.view();
     assert!(v.room("ns", "mine").unwrap().is_none());
     assert!(v.message("ns", "other", "m1").unwrap().is_none());
-    assert!(v.message("ns", "other", "m2").unwrap().is_some(), "others' data stays");
+    assert!(
+        v.message("ns", "other", "m2").unwrap().is_some(),
+        "others' data stays"
+    );
     assert!(v.subscribe("ns", "other", "u").unwrap().is_none());
     f.ok(Command::StoreUpload {
         token: "t".into(),
@@ -362,11 +400,16 @@ fn sweep_deletes_expired_messages_and_old_dedup_records() {
     let v = f.view();
     let cutoff = v.namespace("ns").unwrap().unwrap().expiry_cutoff(f.now);
     assert_eq!(
-        v.messages_from("ns", "r", 0, None, cutoff, 10).unwrap().len(),
+        v.messages_from("ns", "r", 0, None, cutoff, 10)
+            .unwrap()
+            .len(),
         1,
         "expired messages are hidden from reads before the sweep"
     );
-    assert_eq!(v.messages_from("ns", "r", 0, None, None, 10).unwrap().len(), 2);
+    assert_eq!(
+        v.messages_from("ns", "r", 0, None, None, 10).unwrap().len(),
+        2
+    );
     // A retry with the same key returns the first reply, even though the namespace exists.
     assert_eq!(f.run_with(ns("dup", None, true), Some("p:key")), first);
     let now = f.now;
@@ -391,7 +434,13 @@ fn latest_messages_page_newest_first_exactly_once() {
     f.ok(ns("ns", None, true));
     f.ok(room("r", Actor::Backend(None), None, &[]));
     for i in 0..25 {
-        f.ok(post("r", &format!("m{i:02}"), Actor::Backend(Some("u".into())), "u", i % 2));
+        f.ok(post(
+            "r",
+            &format!("m{i:02}"),
+            Actor::Backend(Some("u".into())),
+            "u",
+            i % 2,
+        ));
     }
     let v = f.view();
     let mut seen = Vec::new();
@@ -410,5 +459,7 @@ fn latest_messages_page_newest_first_exactly_once() {
     assert_eq!(seen, expected);
     let odd = v.messages_from("ns", "r", 0, Some(1), None, 100).unwrap();
     assert_eq!(odd.len(), 12);
-    assert!(v.latest_messages("ns", "r", None, None, Some("zz"), 10).is_err());
+    assert!(v
+        .latest_messages("ns", "r", None, None, Some("zz"), 10)
+        .is_err());
 }

@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rocksdb::{BoundColumnFamily, ColumnFamilyDescriptor, DBWithThreadMode, MultiThreaded, Options};
+use rocksdb::{
+    BoundColumnFamily, ColumnFamilyDescriptor, DBWithThreadMode, MultiThreaded, Options,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -11,6 +13,9 @@ use super::cf;
 use super::keys::prefix_end;
 
 pub type Db = DBWithThreadMode<MultiThreaded>;
+
+/// Keys and values read by a scan.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -69,7 +74,7 @@ impl Store {
         prefix: &[u8],
         from: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Rows, StoreError> {
         let start = from.unwrap_or(prefix);
         let mut it = self.db.raw_iterator_cf(&self.cf(cf));
         it.seek(start);
@@ -94,7 +99,7 @@ impl Store {
         cf: &'static str,
         start: &[u8],
         end: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Rows, StoreError> {
         let mut it = self.db.raw_iterator_cf(&self.cf(cf));
         it.seek(start);
         let mut out = Vec::new();
@@ -119,7 +124,7 @@ impl Store {
         prefix: &[u8],
         before: Option<&[u8]>,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Rows, StoreError> {
         let mut it = self.db.raw_iterator_cf(&self.cf(cf));
         match before {
             Some(b) => {

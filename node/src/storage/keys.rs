@@ -80,7 +80,12 @@ pub fn room(group: GroupId, ns: &str, room: &str) -> Vec<u8> {
 }
 /// Messages by time; the final component is the name, unterminated.
 pub fn message(group: GroupId, ns: &str, room: &str, created_at: i64, name: &str) -> Vec<u8> {
-    KeyBuf::new(group).s(ns).s(room).ts(created_at).prefix(name).build()
+    KeyBuf::new(group)
+        .s(ns)
+        .s(room)
+        .ts(created_at)
+        .prefix(name)
+        .build()
 }
 pub fn message_room_prefix(group: GroupId, ns: &str, room: &str) -> Vec<u8> {
     KeyBuf::new(group).s(ns).s(room).build()

@@ -7,6 +7,9 @@
 //!
 //! See DESIGN.md for the decisions.
 
+// openraft's `StorageError` and `RPCError` are large by design; they are what its traits return.
+#![allow(clippy::result_large_err)]
+
 pub mod apply;
 pub mod cf;
 pub mod db;

@@ -7,7 +7,7 @@ use rocksdb::WriteBatch;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::db::{decode, encode, Store, StoreError};
+use super::db::{decode, encode, Rows, Store, StoreError};
 use super::keys::GroupId;
 
 pub struct Txn<'a> {
@@ -56,11 +56,7 @@ impl<'a> Txn<'a> {
     }
 
     /// Every live key and value under `prefix`, ascending, merging the overlay.
-    pub fn scan(
-        &self,
-        cf: &'static str,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan(&self, cf: &'static str, prefix: &[u8]) -> Result<Rows, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
             .store
             .scan(cf, prefix, None, usize::MAX)?
@@ -84,7 +80,7 @@ impl<'a> Txn<'a> {
         cf: &'static str,
         prefix: &[u8],
         end: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Rows, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
             .store
             .scan_range(cf, prefix, end)?

@@ -31,7 +31,10 @@ pub struct View {
 }
 
 fn token_encode(group_len: usize, key: &[u8]) -> String {
-    key[group_len..].iter().map(|b| format!("{b:02x}")).collect()
+    key[group_len..]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn bad_token() -> ChatError {
@@ -44,7 +47,7 @@ impl View {
     }
 
     fn token_decode(&self, prefix: &[u8], token: &str) -> Result<Vec<u8>, ChatError> {
-        if token.len() % 2 != 0 || token.len() > 4096 {
+        if !token.len().is_multiple_of(2) || token.len() > 4096 {
             return Err(bad_token());
         }
         let mut key = KeyBuf::new(self.group).build();
@@ -116,7 +119,9 @@ impl View {
     }
 
     pub fn room(&self, ns: &str, name: &str) -> Result<Option<RoomRecord>, ViewError> {
-        Ok(self.store.get(cf::ROOMS, &keys::room(self.group, ns, name))?)
+        Ok(self
+            .store
+            .get(cf::ROOMS, &keys::room(self.group, ns, name))?)
     }
 
     pub fn require_room(&self, ns: &str, name: &str) -> Result<RoomRecord, ViewError> {
@@ -152,9 +157,13 @@ impl View {
         let prefix = keys::message_room_prefix(self.group, ns, room);
         let from = start_at.max(cutoff.unwrap_or(0));
         let start = KeyBuf::new(self.group).s(ns).s(room).ts(from).build();
-        let (items, _) = self.page(cf::MESSAGES, &prefix, Some(start), limit, |m: &MessageRecord| {
-            category.is_none_or(|c| m.category == c)
-        })?;
+        let (items, _) = self.page(
+            cf::MESSAGES,
+            &prefix,
+            Some(start),
+            limit,
+            |m: &MessageRecord| category.is_none_or(|c| m.category == c),
+        )?;
         Ok(items)
     }
 
@@ -263,7 +272,10 @@ impl View {
             .prefix(room_prefix.unwrap_or(""))
             .build();
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
-        let mut it = self.store.db.raw_iterator_cf(&self.store.cf(cf::SUBS_BY_USER));
+        let mut it = self
+            .store
+            .db
+            .raw_iterator_cf(&self.store.cf(cf::SUBS_BY_USER));
         it.seek(start.as_deref().unwrap_or(&prefix));
         let mut out = Vec::new();
         while it.valid() {

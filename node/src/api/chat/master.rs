@@ -27,18 +27,27 @@ fn ns(req: &Req) -> Result<String, ChatError> {
 }
 
 fn category(req: &Req) -> Result<i64, ChatError> {
-    let c = req
-        .opt_i64("category")?
-        .ok_or_else(|| ChatError::invalid("category", "chat.categoryModel.category.error.require"))?;
+    let c = req.opt_i64("category")?.ok_or_else(|| {
+        ChatError::invalid("category", "chat.categoryModel.category.error.require")
+    })?;
     validate::category("categoryModel", c)?;
     Ok(c)
 }
 
 fn master_fields(req: &Req) -> Result<(Option<String>, Option<String>), ChatError> {
     let description = req.opt_str("description")?;
-    validate::text("categoryModelMaster", "description", description.as_deref(), DESCRIPTION_MAX)?;
+    validate::text(
+        "categoryModelMaster",
+        "description",
+        description.as_deref(),
+        DESCRIPTION_MAX,
+    )?;
     let reject = req.opt_str("rejectAccessTokenPost")?;
-    validate::enabled_disabled("categoryModelMaster", "rejectAccessTokenPost", reject.as_deref())?;
+    validate::enabled_disabled(
+        "categoryModelMaster",
+        "rejectAccessTokenPost",
+        reject.as_deref(),
+    )?;
     Ok((description, reject))
 }
 
@@ -79,7 +88,12 @@ pub async fn get_model(app: App, req: Req) -> Result<Value, ApiError> {
 pub async fn describe_masters(app: App, req: Req) -> Result<Value, ApiError> {
     let ns = ns(&req)?;
     let token = req.opt_str("pageToken")?;
-    validate::text("categoryModelMaster", "pageToken", token.as_deref(), PAGE_TOKEN_MAX)?;
+    validate::text(
+        "categoryModelMaster",
+        "pageToken",
+        token.as_deref(),
+        PAGE_TOKEN_MAX,
+    )?;
     let limit = validate::limit("categoryModelMaster", req.opt_i64("limit")?)?;
     let view = read(&app, &req).await?;
     view.require_namespace(&ns)?;
@@ -148,12 +162,14 @@ pub async fn export(app: App, req: Req) -> Result<Value, ApiError> {
     let mut token: Option<String> = None;
     loop {
         let (page, next) = view.category_masters(&ns, token.as_deref(), 1000)?;
-        models.extend(page.into_iter().map(|c| MasterCategoryModel {
-            category: Some(c.category),
-            reject_access_token_post: Some(
-                c.reject_access_token_post
-                    .unwrap_or_else(|| "Disabled".to_string()),
-            ),
+        models.extend(page.into_iter().map(|c| {
+            MasterCategoryModel {
+                category: Some(c.category),
+                reject_access_token_post: Some(
+                    c.reject_access_token_post
+                        .unwrap_or_else(|| "Disabled".to_string()),
+                ),
+            }
         }));
         match next {
             Some(n) => token = Some(n),
@@ -197,9 +213,17 @@ pub async fn update_current(app: App, req: Req) -> Result<Value, ApiError> {
         })?,
         "preUpload" => {
             let token = req.opt_str("uploadToken")?.ok_or_else(|| {
-                ChatError::invalid("uploadToken", "chat.currentModelMaster.uploadToken.error.require")
+                ChatError::invalid(
+                    "uploadToken",
+                    "chat.currentModelMaster.uploadToken.error.require",
+                )
             })?;
-            validate::text("currentModelMaster", "uploadToken", Some(&token), UPLOAD_TOKEN_MAX)?;
+            validate::text(
+                "currentModelMaster",
+                "uploadToken",
+                Some(&token),
+                UPLOAD_TOKEN_MAX,
+            )?;
             read(&app, &req)
                 .await?
                 .upload(&token)?

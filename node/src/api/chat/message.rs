@@ -1,7 +1,7 @@
 //! Messages: post (player and backend), get, delete, and the two listing orders.
 
 use proto::command::{Actor, Command, Outcome};
-use proto::validate::{self, METADATA_MAX, MESSAGE_NAME_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX};
+use proto::validate::{self, MESSAGE_NAME_MAX, METADATA_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX};
 use proto::ChatError;
 use serde_json::{json, Value};
 

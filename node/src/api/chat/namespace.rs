@@ -23,7 +23,12 @@ fn ns_name(req: &Req) -> Result<String, ChatError> {
 /// Every setting of a create/update request, validated, with GS2's defaults.
 fn settings(req: &Req) -> Result<NamespaceSettings, ChatError> {
     let description = req.opt_str("description")?;
-    validate::text("namespace", "description", description.as_deref(), DESCRIPTION_MAX)?;
+    validate::text(
+        "namespace",
+        "description",
+        description.as_deref(),
+        DESCRIPTION_MAX,
+    )?;
     let life = Some(req.opt_i64("messageLifeTimeDays")?.unwrap_or(1));
     validate::life_time_days(life)?;
     let post_notification: Option<proto::models::NotificationSetting> =

@@ -69,7 +69,10 @@ pub async fn describe(app: App, req: Req) -> Result<Value, ApiError> {
     let view = read(&app, &req).await?;
     view.require_namespace(&ns)?;
     let (list, next) = view.rooms(&ns, prefix.as_deref(), token.as_deref(), limit)?;
-    Ok(items(list.iter().map(|r| app.render.room(r)).collect(), next))
+    Ok(items(
+        list.iter().map(|r| app.render.room(r)).collect(),
+        next,
+    ))
 }
 
 async fn create_as(app: App, req: Req, actor: Actor) -> Result<Value, ApiError> {
