@@ -382,10 +382,13 @@ impl<'a> Call<'a> {
             .with_context(|| format!("request failed: {desc}"))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = resp
-            .text()
-            .await
-            .with_context(|| format!("reading response body of {desc}"))?;
+        // The status line arrived; if the body then fails (e.g. the server answered an
+        // oversized upload early and reset the connection), keep the status and put the
+        // read error in `text`: `body` is then `Null`, so body assertions still fail.
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => format!("<response body lost: {e:#}>"),
+        };
         let body = if text.trim().is_empty() {
             Value::Null
         } else {

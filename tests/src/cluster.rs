@@ -96,6 +96,8 @@ impl Cluster {
             async move {
                 match client
                     .post("/admin/cluster/nodes")
+                    .no_context_stack()
+                    .plain()
                     .json(body.clone())
                     .try_send()
                     .await
@@ -222,7 +224,12 @@ impl Cluster {
     /// `POST /admin/cluster/snapshot` on node `id`.
     pub async fn trigger_snapshot(&self, id: u64) -> Result<Value> {
         let c = self.node(id).client().await?.with_timeout(CLUSTER_TIMEOUT);
-        let r = c.post("/admin/cluster/snapshot").try_send().await?;
+        let r = c
+            .post("/admin/cluster/snapshot")
+            .no_context_stack()
+            .plain()
+            .try_send()
+            .await?;
         if r.status != 200 {
             bail!("{} -> {} {}", r.desc, r.status, r.text);
         }

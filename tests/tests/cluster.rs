@@ -9,7 +9,7 @@ use chat_tests::cluster::{applied_index, members, voters};
 use chat_tests::fixtures::{
     all_messages, create_namespace, create_room, names, post_by_user, str_of,
 };
-use chat_tests::{test_seed, wait_until, Client, Cluster, NodeOpts};
+use chat_tests::{test_seed, wait_until, Client, Cluster, Node, NodeOpts};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -166,8 +166,9 @@ const STREAM_NS: &str = "failover";
 const STREAM_MAX_POSTS: usize = 150;
 const STREAM_RETRY_BUDGET: Duration = Duration::from_secs(30);
 
-/// Posts sequentially; every post has its own duplication avoider and is retried with
-/// it (moving to the next node) until acknowledged or the budget runs out.
+/// Posts sequentially, round-robin over the nodes; every post has its own duplication
+/// avoider and is retried with it (moving to the next node) until acknowledged or the
+/// budget runs out.
 async fn post_stream(
     clients: Vec<Client>,
     mut cur: usize,
@@ -196,6 +197,10 @@ async fn post_stream(
                         .unwrap_or_else(|| panic!("200 without item.name: {}", r.text))
                         .to_owned();
                     log.lock().expect("log").acked.push((seq, name));
+                    // Rotate over every node (the leader included), so some posts are
+                    // in flight on the leader when it is killed and get retried
+                    // elsewhere with the same avoider.
+                    cur += 1;
                     break;
                 }
                 Ok(r) => {
@@ -447,6 +452,12 @@ async fn leader_killed_during_post_stream_loses_nothing_and_restarted_node_catch
     check_stream(leader, &local, &acked);
     let via_default = all_messages(&rc, STREAM_NS, "r").await;
     check_stream(leader, &via_default, &acked);
+    // The leader had purged the entries the restarted node missed: it caught up from a snapshot.
+    let log = std::fs::read_to_string(cluster.node(leader).log_path()).unwrap_or_default();
+    assert!(
+        log.contains("installed snapshot"),
+        "the restarted node caught up through a snapshot install"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -551,4 +562,42 @@ async fn removing_a_node_updates_membership_and_writes_continue() {
             .collect();
         assert_eq!(got, want);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_an_unreachable_node_does_not_take_writes_down() {
+    // Contract: POST /admin/cluster/nodes adds a learner, waits until it caught up,
+    // then promotes it. A node that never answers (typo in raftAddr, host down) must
+    // therefore never become a voter, or a 1-node cluster loses its quorum.
+    let node = Node::start(NodeOpts::id(1)).await.expect("start chat-node");
+    let c = node.client().await.expect("login");
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    }; // closed again: nobody listens there
+    let r = c
+        .post("/admin/cluster/nodes")
+        .no_context_stack()
+        .plain()
+        .json(json!({"nodeId": 9, "raftAddr": dead.to_string()}))
+        .timeout(Duration::from_secs(10))
+        .try_send()
+        .await;
+    match &r {
+        Ok(r) => eprintln!("adding unreachable node 9 answered {} {}", r.status, r.text),
+        Err(e) => eprintln!("adding unreachable node 9: {e:#}"),
+    }
+    let st = node.cluster_status().await.expect("status");
+    assert!(
+        !voters(&st).contains(&9),
+        "an unreachable node was promoted to voter: {st}"
+    );
+    let w = c
+        .post("/chat/")
+        .json(json!({"name": "still-writable"}))
+        .timeout(Duration::from_secs(10))
+        .try_send()
+        .await
+        .expect("write after adding an unreachable node (timed out: quorum lost?)");
+    assert_eq!(w.status, 200, "{} -> {} {}", w.desc, w.status, w.text);
 }

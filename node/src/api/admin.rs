@@ -9,7 +9,7 @@ use proto::ChatError;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::http::authenticate;
+use super::http::{authenticate, gunzip};
 use super::routes::Access;
 use super::App;
 use crate::metrics;
@@ -37,6 +37,11 @@ pub async fn add_node(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     require_project(&app, &headers)?;
+    let body = if body.starts_with(&[0x1f, 0x8b]) {
+        gunzip(&body)?
+    } else {
+        body
+    };
     let req: AddNode =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
     if req.node_id == 0 || req.raft_addr.parse::<std::net::SocketAddr>().is_err() {

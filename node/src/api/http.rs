@@ -136,7 +136,7 @@ async fn build_req(
     })
 }
 
-fn gunzip(bytes: &[u8]) -> Result<Bytes, ApiError> {
+pub fn gunzip(bytes: &[u8]) -> Result<Bytes, ApiError> {
     let mut out = Vec::new();
     GzDecoder::new(bytes)
         .take(MAX_BODY as u64 + 1)
@@ -171,6 +171,9 @@ pub fn authenticate(
             }
         }
         Access::Player => {
+            // Player calls carry both tokens, as the SDK sends them: the project token proves
+            // the game client, the access token names the player.
+            authenticate(app, Access::Project, authorization, None)?;
             let token = access_token
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| ChatError::unauthorized("chat.accessToken.error.require"))?;

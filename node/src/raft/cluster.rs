@@ -19,6 +19,8 @@ use super::{Node, NodeId, Raft};
 const WRITE_DEADLINE: Duration = Duration::from_secs(15);
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a new learner may take to replicate up to its own membership entry.
+const LEARNER_CATCH_UP: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -309,9 +311,33 @@ impl Cluster {
             },
             other => ForwardError::Failed(other.to_string()),
         };
-        raft.add_learner(node_id, Node { addr: raft_addr }, true)
+        let added = raft
+            .add_learner(node_id, Node { addr: raft_addr }, false)
             .await
             .map_err(map_err)?;
+        let target = added.log_id.index;
+        let caught_up = raft
+            .wait(Some(LEARNER_CATCH_UP))
+            .metrics(
+                |m| {
+                    m.replication
+                        .as_ref()
+                        .and_then(|r| r.get(&node_id).cloned().flatten())
+                        .is_some_and(|matched| matched.index >= target)
+                },
+                "learner caught up",
+            )
+            .await;
+        if caught_up.is_err() {
+            // Never promote a node that cannot follow: it would count against the quorum.
+            let _ = raft
+                .change_membership(ChangeMembers::RemoveNodes(BTreeSet::from([node_id])), false)
+                .await;
+            return Err(ForwardError::Failed(format!(
+                "node {node_id} did not catch up within {}s; it was not added",
+                LEARNER_CATCH_UP.as_secs()
+            )));
+        }
         raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([node_id])), false)
             .await
             .map_err(map_err)?;
