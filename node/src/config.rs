@@ -67,6 +67,50 @@ pub struct Args {
     /// Emit logs as JSON lines.
     #[arg(long, env = "CHAT_LOG_JSON")]
     pub log_json: bool,
+    /// NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222). Without it a single
+    /// node uses the in-process bus; clusters need NATS for push delivery.
+    #[arg(long, env = "CHAT_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// NATS authentication token.
+    #[arg(long, env = "CHAT_NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// NATS user (with --nats-password).
+    #[arg(long, env = "CHAT_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password.
+    #[arg(long, env = "CHAT_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// NATS credentials file (JWT + nkey).
+    #[arg(long, env = "CHAT_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// Require TLS to NATS.
+    #[arg(long, env = "CHAT_NATS_TLS")]
+    pub nats_tls: bool,
+    /// CA certificate (PEM) to verify the NATS servers.
+    #[arg(long, env = "CHAT_NATS_CA")]
+    pub nats_ca: Option<PathBuf>,
+    /// JetStream stream holding chat events. Default: CHAT_EVENTS
+    #[arg(long, env = "CHAT_NATS_STREAM")]
+    pub nats_stream: Option<String>,
+    /// Base URL of FCM HTTP v1. Default: https://fcm.googleapis.com
+    #[arg(long, env = "CHAT_FCM_ENDPOINT")]
+    pub fcm_endpoint: Option<String>,
+    /// Frames queued per WebSocket connection before it is closed as too slow. Default: 1024
+    #[arg(long, env = "CHAT_WS_SEND_QUEUE")]
+    pub ws_send_queue: Option<usize>,
+}
+
+/// How to reach NATS JetStream.
+#[derive(Debug, Clone, Default)]
+pub struct NatsConfig {
+    pub urls: Vec<String>,
+    pub token: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub creds: Option<PathBuf>,
+    pub tls: bool,
+    pub ca: Option<PathBuf>,
+    pub stream: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +131,16 @@ struct FileConfig {
     owner_id: Option<String>,
     log_level: Option<String>,
     log_json: Option<bool>,
+    nats_url: Option<String>,
+    nats_token: Option<String>,
+    nats_user: Option<String>,
+    nats_password: Option<String>,
+    nats_creds: Option<PathBuf>,
+    nats_tls: Option<bool>,
+    nats_ca: Option<PathBuf>,
+    nats_stream: Option<String>,
+    fcm_endpoint: Option<String>,
+    ws_send_queue: Option<usize>,
 }
 
 /// How this node enters a cluster at first start.
@@ -118,6 +172,10 @@ pub struct Config {
     pub owner_id: String,
     pub log_level: String,
     pub log_json: bool,
+    /// `None`: the in-process bus.
+    pub nats: Option<NatsConfig>,
+    pub fcm_endpoint: String,
+    pub ws_send_queue: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,7 +312,47 @@ impl Config {
         if snapshot_threshold == 0 {
             return Err(invalid("snapshot_threshold", "must be at least 1"));
         }
+        let nats = match args.nats_url.or(file.nats_url) {
+            None => None,
+            Some(urls) => {
+                let urls: Vec<String> = urls
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(String::from)
+                    .collect();
+                if urls.is_empty() {
+                    return Err(invalid("nats_url", "no server URL given"));
+                }
+                Some(NatsConfig {
+                    urls,
+                    token: args.nats_token.or(file.nats_token),
+                    user: args.nats_user.or(file.nats_user),
+                    password: args.nats_password.or(file.nats_password),
+                    creds: args.nats_creds.or(file.nats_creds),
+                    tls: args.nats_tls || file.nats_tls.unwrap_or(false),
+                    ca: args.nats_ca.or(file.nats_ca),
+                    stream: args
+                        .nats_stream
+                        .or(file.nats_stream)
+                        .unwrap_or_else(|| "CHAT_EVENTS".into()),
+                })
+            }
+        };
+        if nats.is_none() && !matches!(bootstrap, Bootstrap::Single) {
+            tracing::warn!("no --nats-url: push delivery reaches only this node's sessions");
+        }
+        let ws_send_queue = args.ws_send_queue.or(file.ws_send_queue).unwrap_or(1024);
+        if ws_send_queue == 0 {
+            return Err(invalid("ws_send_queue", "must be at least 1"));
+        }
         Ok(Config {
+            nats,
+            fcm_endpoint: args
+                .fcm_endpoint
+                .or(file.fcm_endpoint)
+                .unwrap_or_else(|| "https://fcm.googleapis.com".into()),
+            ws_send_queue,
             data_dir,
             api_addr,
             raft_addr,

@@ -6,8 +6,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::raft::Raft;
@@ -102,6 +102,63 @@ pub static ROCKSDB_BYTES: LazyLock<IntGaugeVec> = LazyLock::new(|| {
     )
 });
 
+pub static WS_CONNECTIONS: LazyLock<IntGauge> = LazyLock::new(|| {
+    register(IntGauge::new("chat_ws_connections", "Open WebSocket connections").expect("valid"))
+});
+
+pub static WS_OVERFLOW_CLOSED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register(
+        IntCounter::new(
+            "chat_ws_overflow_closed_total",
+            "WebSocket connections closed because their send queue was full",
+        )
+        .expect("valid"),
+    )
+});
+
+pub static PUSH_SENT: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register(
+        IntCounterVec::new(
+            Opts::new("chat_push_sent_total", "FCM push requests by result"),
+            &["result"],
+        )
+        .expect("valid"),
+    )
+});
+
+pub static BUS_PUBLISHED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register(
+        IntCounter::new(
+            "chat_bus_published_total",
+            "Outbox events published to the bus",
+        )
+        .expect("valid"),
+    )
+});
+
+pub static NATS_CONNECTED: LazyLock<IntGauge> = LazyLock::new(|| {
+    register(
+        IntGauge::new(
+            "chat_nats_connected",
+            "1 when connected to NATS, 0 otherwise",
+        )
+        .expect("valid"),
+    )
+});
+
+pub static FANOUT_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
+    register(
+        Histogram::with_opts(
+            HistogramOpts::new(
+                "chat_fanout_seconds",
+                "Time to fan one post out to local sessions",
+            )
+            .buckets(prometheus::exponential_buckets(0.00005, 2.0, 16).expect("valid")),
+        )
+        .expect("valid"),
+    )
+});
+
 pub fn committed_index() -> Option<u64> {
     let v = RAFT_COMMIT_INDEX.get();
     (v > 0).then_some(v as u64)
@@ -148,6 +205,12 @@ pub fn render(store: &Store) -> String {
     LazyLock::force(&HTTP_REQUESTS);
     LazyLock::force(&HTTP_LATENCY);
     LazyLock::force(&RAFT_COMMIT_INDEX);
+    LazyLock::force(&WS_CONNECTIONS);
+    LazyLock::force(&WS_OVERFLOW_CLOSED);
+    LazyLock::force(&PUSH_SENT);
+    LazyLock::force(&BUS_PUBLISHED);
+    LazyLock::force(&NATS_CONNECTED);
+    LazyLock::force(&FANOUT_SECONDS);
     let mut buf = Vec::new();
     let _ = TextEncoder::new().encode(&REGISTRY.gather(), &mut buf);
     String::from_utf8(buf).unwrap_or_default()

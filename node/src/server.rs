@@ -12,7 +12,13 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{self, App, AppState};
+use crate::bus::local::LocalBus;
+use crate::bus::nats::NatsBus;
+use crate::bus::{relay, Bus};
 use crate::config::{Bootstrap, Config};
+use crate::gateway::fcm::Fcm;
+use crate::gateway::sessions::Registry;
+use crate::gateway::{fanout, push, Gateway};
 use crate::raft::cluster::{now_ms, Cluster};
 use crate::raft::network::{Network, PeerPool};
 use crate::raft::{server as raft_server, Node, Raft, DEFAULT_GROUP};
@@ -74,21 +80,57 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::spawn(crate::metrics::watch_raft(raft.clone()));
     tokio::spawn(sweep_loop(cluster.clone(), stop_rx.clone()));
 
+    let registry = Registry::new(config.node_id);
+    cluster.attach_registry(registry.clone());
+    let (bus, deliveries) = match &config.nats {
+        Some(nats) => {
+            let (bus, d) = NatsBus::start(nats).await?;
+            (Bus::Nats(bus), d)
+        }
+        None => {
+            let (bus, d) = LocalBus::new();
+            (Bus::Local(bus), d)
+        }
+    };
+    let view = View::new(store.clone(), DEFAULT_GROUP);
+    let gateway = Arc::new(Gateway {
+        registry: registry.clone(),
+        cluster: cluster.clone(),
+        fcm: Fcm::new(&config.fcm_endpoint),
+        ws_send_queue: config.ws_send_queue,
+    });
+    tokio::spawn(relay::run(
+        cluster.clone(),
+        view.clone(),
+        bus.clone(),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(fanout::run(
+        cluster.clone(),
+        view.clone(),
+        registry,
+        deliveries.fanout,
+    ));
+    tokio::spawn(push::run(gateway.clone(), view.clone(), deliveries.push));
+
     let public_url = config
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{api_addr}"));
     let app: App = Arc::new(AppState {
         cluster: cluster.clone(),
-        view: View::new(store.clone(), DEFAULT_GROUP),
+        view,
         tokens: api::auth::Tokens::new(&config.client_id, &config.client_secret),
         render: api::render::Renderer::new(&config.region, &config.owner_id),
         public_url: public_url.trim_end_matches('/').to_string(),
         owner_id: config.owner_id.clone(),
+        gateway,
+        bus,
     });
     announce(&config, api_addr, raft_addr);
 
     let router = Router::new()
+        .route("/", get(crate::gateway::ws::upgrade))
         .route("/healthz", get(api::admin::healthz))
         .route("/readyz", get(api::admin::readyz))
         .route("/metrics", get(api::admin::metrics))

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::ChatError;
 use crate::models::NotificationType;
 use crate::records::{
-    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord,
-    NamespaceSettings, RoomRecord, SubscribeRecord, UserDump,
+    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, FirebaseTokenRecord,
+    GatewayNamespaceRecord, GatewaySettings, MessageRecord, NamespaceRecord, NamespaceSettings,
+    RoomRecord, SubscribeRecord, UserDump,
 };
 
 /// A replicated log entry, tagged with its format version.
@@ -203,6 +204,31 @@ pub enum Command {
     Sweep {
         dedup_before_ms: i64,
     },
+    /// Removes outbox rows up to `upto_index` (relayed to the bus) on every replica alike.
+    TrimOutbox {
+        upto_index: u64,
+    },
+    CreateGatewayNamespace {
+        name: String,
+        settings: GatewaySettings,
+    },
+    UpdateGatewayNamespace {
+        name: String,
+        settings: GatewaySettings,
+    },
+    DeleteGatewayNamespace {
+        name: String,
+    },
+    SetFirebaseToken {
+        namespace: String,
+        user_id: String,
+        token: String,
+        locale: Option<String>,
+    },
+    DeleteFirebaseToken {
+        namespace: String,
+        user_id: String,
+    },
 }
 
 impl Command {
@@ -229,6 +255,12 @@ impl Command {
             Command::CleanUser { .. } => "cleanUser",
             Command::ImportUser { .. } => "importUser",
             Command::Sweep { .. } => "sweep",
+            Command::TrimOutbox { .. } => "trimOutbox",
+            Command::CreateGatewayNamespace { .. } => "createGatewayNamespace",
+            Command::UpdateGatewayNamespace { .. } => "updateGatewayNamespace",
+            Command::DeleteGatewayNamespace { .. } => "deleteGatewayNamespace",
+            Command::SetFirebaseToken { .. } => "setFirebaseToken",
+            Command::DeleteFirebaseToken { .. } => "deleteFirebaseToken",
         }
     }
 }
@@ -251,6 +283,8 @@ pub enum Outcome {
     CategoryMaster(CategoryMasterRecord),
     CurrentMaster(CurrentMasterRecord),
     Dump(UserDump),
+    GatewayNamespace(Box<GatewayNamespaceRecord>),
+    FirebaseToken(FirebaseTokenRecord),
     Done,
 }
 

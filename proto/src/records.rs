@@ -135,4 +135,40 @@ pub struct UserDump {
     pub rooms: Vec<RoomRecord>,
     pub messages: Vec<MessageRecord>,
     pub subscribes: Vec<SubscribeRecord>,
+    pub firebase_tokens: Vec<FirebaseTokenRecord>,
+}
+
+/// Every stored gateway-namespace setting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewaySettings {
+    pub description: Option<String>,
+    pub transaction_setting: Option<TransactionSetting>,
+    pub transaction_setting_v2: Option<TransactionSettingV2>,
+    /// Bearer credential for FCM HTTP v1 (an OAuth2 access token).
+    pub firebase_secret: Option<String>,
+    pub firebase_project_id: Option<String>,
+    pub log_setting: Option<LogSetting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayNamespaceRecord {
+    pub name: String,
+    pub settings: GatewaySettings,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FirebaseTokenRecord {
+    pub namespace: String,
+    pub user_id: String,
+    pub token: String,
+    pub locale: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revision: i64,
 }

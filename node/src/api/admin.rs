@@ -80,6 +80,8 @@ pub async fn healthz() -> &'static str {
 }
 
 /// Ready when a leader is known and this node has applied at least its own membership.
+/// NATS being down does not make a node unready: writes and reads still work, and events wait
+/// in the outbox; the state is reported for operators.
 pub async fn readyz(State(app): State<App>) -> Response {
     let s = app.cluster.status();
     let ready = s.leader_id.is_some() && s.applied_index.is_some();
@@ -88,7 +90,10 @@ pub async fn readyz(State(app): State<App>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, Json(s)).into_response()
+    let mut body = serde_json::to_value(&s).unwrap_or_default();
+    body["nats"] = app.bus.state().into();
+    body["wsConnections"] = app.gateway.registry.connection_count().into();
+    (code, Json(body)).into_response()
 }
 
 pub async fn metrics(State(app): State<App>) -> Response {

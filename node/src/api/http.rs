@@ -133,6 +133,7 @@ async fn build_req(
         duplication_avoider: header("x-gs2-duplication-avoider").filter(|s| !s.is_empty()),
         consistency,
         raw,
+        connection: None,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod error;
+pub mod gateway;
 pub mod http;
 pub mod identity;
 pub mod render;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// Base URL for links this node hands out (uploads, downloads).
     pub public_url: String,
     pub owner_id: String,
+    pub gateway: Arc<crate::gateway::Gateway>,
+    pub bus: crate::bus::Bus,
 }
 
 pub type App = Arc<AppState>;

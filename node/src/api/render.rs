@@ -1,6 +1,8 @@
 //! Records to GS2 models: adds the GRNs (`grn:gs2:{region}:{ownerId}:chat:…`) and hides what
 //! clients must not see (password hashes).
 
+use crate::gateway::sessions::SessionInfo;
+use proto::gateway::{FirebaseToken, GatewayNamespace, WebSocketSession};
 use proto::models::{
     CategoryModel, CategoryModelMaster, CurrentModelMaster, Message, Namespace, Room, Subscribe,
 };
@@ -8,16 +10,67 @@ use proto::records::{
     ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord,
     RoomRecord, SubscribeRecord,
 };
+use proto::records::{FirebaseTokenRecord, GatewayNamespaceRecord};
 
 #[derive(Clone)]
 pub struct Renderer {
     base: String,
+    gateway_base: String,
 }
 
 impl Renderer {
     pub fn new(region: &str, owner_id: &str) -> Self {
         Renderer {
             base: format!("grn:gs2:{region}:{owner_id}:chat"),
+            gateway_base: format!("grn:gs2:{region}:{owner_id}:gateway"),
+        }
+    }
+
+    pub fn gateway_namespace(&self, r: &GatewayNamespaceRecord) -> GatewayNamespace {
+        let s = r.settings.clone();
+        GatewayNamespace {
+            namespace_id: format!("{}:{}", self.gateway_base, r.name),
+            name: r.name.clone(),
+            description: s.description,
+            transaction_setting: s.transaction_setting,
+            transaction_setting_v2: s.transaction_setting_v2,
+            firebase_secret: s.firebase_secret,
+            firebase_project_id: s.firebase_project_id,
+            log_setting: s.log_setting,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            revision: r.revision,
+        }
+    }
+
+    pub fn session(&self, s: &SessionInfo) -> WebSocketSession {
+        WebSocketSession {
+            web_socket_session_id: format!(
+                "{}:{}:user:{}:session:{}",
+                self.gateway_base, s.namespace, s.user_id, s.connection_id
+            ),
+            connection_id: s.connection_id.clone(),
+            namespace_name: s.namespace.clone(),
+            user_id: s.user_id.clone(),
+            session_id: s.session_id.clone(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            revision: 0,
+        }
+    }
+
+    pub fn firebase_token(&self, t: &FirebaseTokenRecord) -> FirebaseToken {
+        FirebaseToken {
+            firebase_token_id: format!(
+                "{}:{}:user:{}:firebase:token",
+                self.gateway_base, t.namespace, t.user_id
+            ),
+            user_id: t.user_id.clone(),
+            token: t.token.clone(),
+            locale: t.locale.clone(),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            revision: t.revision,
         }
     }
 

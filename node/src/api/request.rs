@@ -27,6 +27,8 @@ pub struct Req {
     pub consistency: Consistency,
     /// The raw body, for upload endpoints.
     pub raw: Option<bytes::Bytes>,
+    /// The WebSocket connection the call arrived on (`setUserId` binds it).
+    pub connection: Option<String>,
 }
 
 fn type_error(field: &str) -> ChatError {

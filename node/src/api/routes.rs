@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::chat::{master, message, namespace, room, subscribe, user_data};
 use super::error::ApiError;
+use super::gateway as gw;
 use super::request::Req;
 use super::{identity, App};
 
@@ -124,6 +125,35 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         route!(POST "chat" "/{namespaceName}/master" => "currentModelMaster"."preUpdateCurrentModelMaster", Project, master::pre_update),
         route!(PUT "chat" "/{namespaceName}/master" => "currentModelMaster"."updateCurrentModelMaster", Project, master::update_current),
         route!(PUT "chat" "/{namespaceName}/master/from_git_hub" => "currentModelMaster"."updateCurrentModelMasterFromGitHub", Project, master::update_from_github),
+        // gateway
+        route!(GET "gateway" "/" => "namespace"."describeNamespaces", Project, gw::namespace::describe),
+        route!(POST "gateway" "/" => "namespace"."createNamespace", Project, gw::namespace::create),
+        route!(GET "gateway" "/{namespaceName}/status" => "namespace"."getNamespaceStatus", Project, gw::namespace::status),
+        route!(GET "gateway" "/{namespaceName}" => "namespace"."getNamespace", Project, gw::namespace::get),
+        route!(PUT "gateway" "/{namespaceName}" => "namespace"."updateNamespace", Project, gw::namespace::update),
+        route!(DELETE "gateway" "/{namespaceName}" => "namespace"."deleteNamespace", Project, gw::namespace::delete),
+        route!(GET "gateway" "/system/version" => "namespace"."getServiceVersion", Project, namespace::version),
+        route!(POST "gateway" "/system/dump/user/{userId}" => "namespace"."dumpUserDataByUserId", Project, user_data::dump),
+        route!(GET "gateway" "/system/dump/user/{userId}" => "namespace"."checkDumpUserDataByUserId", Project, user_data::check_dump),
+        route!(POST "gateway" "/system/clean/user/{userId}" => "namespace"."cleanUserDataByUserId", Project, user_data::clean),
+        route!(GET "gateway" "/system/clean/user/{userId}" => "namespace"."checkCleanUserDataByUserId", Project, user_data::check_clean),
+        route!(POST "gateway" "/system/import/user/{userId}/prepare" => "namespace"."prepareImportUserDataByUserId", Project, user_data::prepare_import),
+        route!(POST "gateway" "/system/import/user/{userId}" => "namespace"."importUserDataByUserId", Project, user_data::import),
+        route!(GET "gateway" "/system/import/user/{userId}/{uploadToken}" => "namespace"."checkImportUserDataByUserId", Project, user_data::check_import),
+        route!(GET "gateway" "/{namespaceName}/session/user/me" => "webSocketSession"."describeWebSocketSessions", Player, gw::session::describe),
+        route!(GET "gateway" "/{namespaceName}/session/user/{userId}" => "webSocketSession"."describeWebSocketSessionsByUserId", Project, gw::session::describe),
+        route!(POST "gateway" "/{namespaceName}/session/user/me/user" => "webSocketSession"."setUserId", Player, gw::session::set_user_id),
+        route!(POST "gateway" "/{namespaceName}/session/user/{userId}/user" => "webSocketSession"."setUserIdByUserId", Project, gw::session::set_user_id),
+        route!(POST "gateway" "/{namespaceName}/session/user/{userId}/notification" => "webSocketSession"."sendNotification", Project, gw::session::send_notification),
+        route!(DELETE "gateway" "/{namespaceName}/session/user/{userId}" => "webSocketSession"."disconnectByUserId", Project, gw::session::disconnect_by_user_id),
+        route!(DELETE "gateway" "/{namespaceName}/session" => "webSocketSession"."disconnectAll", Project, gw::session::disconnect_all),
+        route!(PUT "gateway" "/{namespaceName}/user/me/firebase/token" => "firebaseToken"."setFirebaseToken", Player, gw::firebase::set),
+        route!(PUT "gateway" "/{namespaceName}/user/{userId}/firebase/token" => "firebaseToken"."setFirebaseTokenByUserId", Project, gw::firebase::set),
+        route!(GET "gateway" "/{namespaceName}/user/me/firebase/token" => "firebaseToken"."getFirebaseToken", Player, gw::firebase::get),
+        route!(GET "gateway" "/{namespaceName}/user/{userId}/firebase/token" => "firebaseToken"."getFirebaseTokenByUserId", Project, gw::firebase::get),
+        route!(DELETE "gateway" "/{namespaceName}/user/me/firebase/token" => "firebaseToken"."deleteFirebaseToken", Player, gw::firebase::delete),
+        route!(DELETE "gateway" "/{namespaceName}/user/{userId}/firebase/token" => "firebaseToken"."deleteFirebaseTokenByUserId", Project, gw::firebase::delete),
+        route!(POST "gateway" "/{namespaceName}/user/{userId}/firebase/token/notification" => "firebaseToken"."sendMobileNotificationByUserId", Project, gw::session::send_mobile_notification),
     ];
     let mut upload = route!(PUT "chat" "/system/upload/{uploadToken}" => "system"."upload", Public, user_data::upload);
     upload.raw_body = true;
@@ -220,5 +250,7 @@ mod tests {
             .filter(|r| r.service == "chat" && r.component != "system")
             .count();
         assert_eq!(chat, 54);
+        let gateway = ROUTES.iter().filter(|r| r.service == "gateway").count();
+        assert_eq!(gateway, 28);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::network::{NetError, PeerPool};
 use super::rpc::{ForwardError, RpcBody, RpcResponse};
 use super::{Node, NodeId, Raft};
+use crate::gateway::sessions::Registry;
 
 /// How long a request waits for a leader (elections, failover) before giving up.
 const WRITE_DEADLINE: Duration = Duration::from_secs(15);
@@ -53,6 +54,8 @@ struct Inner {
     pool: PeerPool,
     /// The last `now_ms` this node stamped as leader; stamps never go backwards.
     last_stamp: AtomicI64,
+    /// This node's WebSocket sessions, answering gateway requests from peers.
+    registry: OnceLock<Arc<Registry>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +97,7 @@ impl Cluster {
                 group,
                 pool,
                 last_stamp: AtomicI64::new(0),
+                registry: OnceLock::new(),
             }),
         }
     }
@@ -108,6 +112,41 @@ impl Cluster {
 
     pub fn node_id(&self) -> NodeId {
         self.inner.node_id
+    }
+
+    pub fn attach_registry(&self, registry: Arc<Registry>) {
+        let _ = self.inner.registry.set(registry);
+    }
+
+    pub fn registry(&self) -> Option<&Registry> {
+        self.inner.registry.get().map(|r| r.as_ref())
+    }
+
+    /// Every member (voters and learners) with its Raft address.
+    pub fn members(&self) -> Vec<(NodeId, String)> {
+        let m = self.inner.raft.metrics().borrow().clone();
+        m.membership_config
+            .membership()
+            .nodes()
+            .map(|(id, n)| (*id, n.addr.clone()))
+            .collect()
+    }
+
+    /// One request to a peer's Raft port.
+    pub async fn call_peer(
+        &self,
+        addr: &str,
+        body: RpcBody,
+        timeout: Duration,
+    ) -> Result<RpcResponse, NetError> {
+        self.inner
+            .pool
+            .call(addr, self.inner.group, body, timeout)
+            .await
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.inner.raft.metrics().borrow().current_leader == Some(self.inner.node_id)
     }
 
     fn leader(&self) -> Option<(NodeId, Option<Node>)> {

@@ -10,6 +10,7 @@ use proto::command::{LogEntry, Reply};
 use serde::{Deserialize, Serialize};
 
 use super::{NodeId, TypeConfig};
+use crate::gateway::peer::{GatewayRequest, GatewayResponse};
 
 /// Bumped when the frame format changes incompatibly.
 pub const RPC_VERSION: u16 = 1;
@@ -39,6 +40,8 @@ pub enum RpcBody {
     RemoveNode {
         node_id: NodeId,
     },
+    /// Presence, notifications and disconnections, answered from the node's own sessions.
+    Gateway(GatewayRequest),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +54,7 @@ pub enum RpcResponse {
     ClientWrite(Result<Reply, ForwardError>),
     ReadIndex(Result<u64, ForwardError>),
     Admin(Result<(), ForwardError>),
+    Gateway(GatewayResponse),
     /// The request could not be handled at all (unknown group or version).
     Refused(String),
 }

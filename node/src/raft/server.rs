@@ -74,5 +74,9 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
         RpcBody::RemoveNode { node_id } => {
             RpcResponse::Admin(cluster.remove_node_local(node_id).await)
         }
+        RpcBody::Gateway(req) => match cluster.registry() {
+            Some(registry) => RpcResponse::Gateway(crate::gateway::peer::handle(registry, req)),
+            None => RpcResponse::Refused("gateway not started".into()),
+        },
     }
 }

@@ -5,9 +5,10 @@
 //! writes of a whole batch, with `last_applied`, into one `WriteBatch`.
 
 use proto::command::{Actor, Command, EntryMeta, LogEntry, Outcome, PasswordChange, Reply};
+use proto::event::{Envelope, Event, ENVELOPE_VERSION};
 use proto::records::{
-    CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord, RoomRecord,
-    SubscribeRecord, UserDump,
+    CategoryMasterRecord, CurrentMasterRecord, FirebaseTokenRecord, GatewayNamespaceRecord,
+    MessageRecord, NamespaceRecord, RoomRecord, SubscribeRecord, UserDump,
 };
 use proto::ChatError;
 
@@ -23,19 +24,41 @@ pub const INTERNAL_DEDUP_TTL_MS: i64 = 10 * 60 * 1000;
 
 type Applied = Result<Reply, StoreError>;
 
-/// Applies one entry, answering a retried write (same duplication avoider) with its first reply.
-pub fn apply_entry(txn: &mut Txn, entry: &LogEntry) -> Applied {
+/// Applies the entry at log `index`, answering a retried write (same duplication avoider) with
+/// its first reply, and writes the events it emitted to the outbox.
+pub fn apply_entry(txn: &mut Txn, index: u64, entry: &LogEntry) -> Applied {
     let meta = entry.meta();
-    if let Some(key) = &meta.dedup {
-        let k = keys::token(txn.group, key);
-        if let Some((_, reply)) = txn.get::<(i64, Reply)>(cf::DEDUP, &k)? {
+    let dedup_key = meta.dedup.as_ref().map(|key| keys::token(txn.group, key));
+    if let Some(k) = &dedup_key {
+        if let Some((_, reply)) = txn.get::<(i64, Reply)>(cf::DEDUP, k)? {
             return Ok(reply);
         }
-        let reply = apply_command(txn, meta, entry.cmd())?;
-        txn.put(cf::DEDUP, k, &(meta.now_ms, reply.clone()));
-        return Ok(reply);
     }
-    apply_command(txn, meta, entry.cmd())
+    let reply = apply_command(txn, meta, entry.cmd())?;
+    if let Some(k) = dedup_key {
+        txn.put(cf::DEDUP, k, &(meta.now_ms, reply.clone()));
+    }
+    write_outbox(txn, index, meta.now_ms);
+    Ok(reply)
+}
+
+fn write_outbox(txn: &mut Txn, index: u64, at: i64) {
+    let g = txn.group;
+    for (seq, (namespace_name, room_name, event)) in txn.take_events().into_iter().enumerate() {
+        let seq = seq as u32;
+        let envelope = Envelope {
+            version: ENVELOPE_VERSION,
+            id: format!("{g}-{index}-{seq}"),
+            index,
+            seq,
+            at,
+            namespace_name,
+            room_name,
+            event,
+        };
+        let json = serde_json::to_vec(&envelope).expect("envelopes always encode");
+        txn.put_raw(cf::OUTBOX, keys::outbox(g, index, seq), json);
+    }
 }
 
 fn ok(o: Outcome) -> Applied {
@@ -72,6 +95,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 revision: 0,
             };
             txn.put(cf::NAMESPACES, k, &rec);
+            txn.emit(name, None, Event::NamespaceUpdated {});
             ok(Outcome::Namespace(Box::new(rec)))
         }
         Command::UpdateNamespace { name, settings } => {
@@ -87,6 +111,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             rec.updated_at = now;
             rec.revision += 1;
             txn.put(cf::NAMESPACES, k, &rec);
+            txn.emit(name, None, Event::NamespaceUpdated {});
             ok(Outcome::Namespace(Box::new(rec)))
         }
         Command::DeleteNamespace { name } => {
@@ -110,6 +135,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             }
             txn.delete(cf::CURRENT_MASTERS, k.clone());
             txn.delete(cf::NAMESPACES, k);
+            txn.emit(name, None, Event::NamespaceDeleted {});
             ok(Outcome::Namespace(Box::new(rec)))
         }
         Command::CreateRoom {
@@ -196,6 +222,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 return rejected(e);
             }
             delete_room_data(txn, namespace, name)?;
+            txn.emit(namespace, Some(name), Event::RoomDeleted {});
             ok(Outcome::Room(rec))
         }
         Command::Post {
@@ -263,6 +290,17 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 revision: 0,
             };
             put_message(txn, &rec);
+            txn.emit(
+                namespace,
+                Some(room),
+                Event::MessagePosted {
+                    message_name: rec.name.clone(),
+                    user_id: rec.user_id.clone(),
+                    category: rec.category,
+                    metadata: rec.metadata.clone(),
+                    created_at: rec.created_at,
+                },
+            );
             ok(Outcome::Message(rec))
         }
         Command::DeleteMessage {
@@ -279,6 +317,13 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 return rejected(ChatError::not_found("message", "message"));
             };
             delete_message(txn, &rec);
+            txn.emit(
+                namespace,
+                Some(room),
+                Event::MessageDeleted {
+                    message_name: name.clone(),
+                },
+            );
             ok(Outcome::Message(rec))
         }
         Command::Subscribe {
@@ -306,6 +351,14 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 revision: 0,
             };
             put_subscribe(txn, &rec);
+            txn.emit(
+                namespace,
+                Some(room),
+                Event::Subscribed {
+                    user_id: user_id.clone(),
+                    notification_types: notification_types.clone(),
+                },
+            );
             ok(Outcome::Subscribe(rec))
         }
         Command::UpdateNotificationType {
@@ -325,6 +378,14 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             rec.notification_types = notification_types.clone();
             rec.revision += 1;
             put_subscribe(txn, &rec);
+            txn.emit(
+                namespace,
+                Some(room),
+                Event::SubscriptionUpdated {
+                    user_id: user_id.clone(),
+                    notification_types: notification_types.clone(),
+                },
+            );
             ok(Outcome::Subscribe(rec))
         }
         Command::Unsubscribe {
@@ -341,6 +402,13 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 ChatError::not_found("subscribe", "subscribe")
             );
             delete_subscribe(txn, &rec);
+            txn.emit(
+                namespace,
+                Some(room),
+                Event::Unsubscribed {
+                    user_id: user_id.clone(),
+                },
+            );
             ok(Outcome::Subscribe(rec))
         }
         Command::CreateCategoryMaster {
@@ -445,6 +513,12 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             for s in &dump.subscribes {
                 delete_subscribe(txn, s);
             }
+            for t in &dump.firebase_tokens {
+                txn.delete(
+                    cf::FIREBASE_TOKENS,
+                    keys::firebase_token(g, &t.namespace, &t.user_id),
+                );
+            }
             ok(Outcome::Done)
         }
         Command::ImportUser {
@@ -479,6 +553,19 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             sweep(txn, now, *dedup_before_ms)?;
             ok(Outcome::Done)
         }
+        Command::TrimOutbox { upto_index } => {
+            let prefix = KeyBuf::new(g).build();
+            let end = keys::outbox(g, upto_index.saturating_add(1), 0);
+            for (k, _) in txn.scan_until(cf::OUTBOX, &prefix, &end)? {
+                txn.delete(cf::OUTBOX, k);
+            }
+            ok(Outcome::Done)
+        }
+        Command::CreateGatewayNamespace { .. }
+        | Command::UpdateGatewayNamespace { .. }
+        | Command::DeleteGatewayNamespace { .. }
+        | Command::SetFirebaseToken { .. }
+        | Command::DeleteFirebaseToken { .. } => super::apply_gateway::apply(txn, now, cmd),
     }
 }
 
@@ -605,6 +692,13 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
             }
         }
     }
+    for (_, v) in txn.scan(cf::GATEWAY_NAMESPACES, &KeyBuf::new(g).build())? {
+        let ns: GatewayNamespaceRecord = decode(cf::GATEWAY_NAMESPACES, &v)?;
+        let k = keys::firebase_token(g, &ns.name, user);
+        if let Some(t) = txn.get::<FirebaseTokenRecord>(cf::FIREBASE_TOKENS, &k)? {
+            dump.firebase_tokens.push(t);
+        }
+    }
     for (k, _) in txn.scan(cf::MESSAGES_BY_USER, &KeyBuf::new(g).s(user).build())? {
         let mut r = KeyReader::new(&k);
         let (_, ns, room, created, name) = (r.s(), r.s(), r.s(), r.u64(), r.tail());
@@ -636,6 +730,19 @@ fn import_user(txn: &mut Txn, dump: &UserDump) -> Result<(), StoreError> {
                 .is_some()
         {
             put_message(txn, m);
+        }
+    }
+    for t in &dump.firebase_tokens {
+        if t.user_id == dump.user_id
+            && txn
+                .get_raw(cf::GATEWAY_NAMESPACES, &keys::namespace(g, &t.namespace))?
+                .is_some()
+        {
+            txn.put(
+                cf::FIREBASE_TOKENS,
+                keys::firebase_token(g, &t.namespace, &t.user_id),
+                t,
+            );
         }
     }
     for s in &dump.subscribes {

@@ -40,7 +40,7 @@ impl Fixture {
             cmd,
         );
         let mut txn = Txn::new(&self.store, 0);
-        let reply = apply_entry(&mut txn, &entry).unwrap();
+        let reply = apply_entry(&mut txn, self.now as u64, &entry).unwrap();
         self.store.db.write(txn.into_batch()).unwrap();
         reply
     }

@@ -27,6 +27,12 @@ pub const UPLOADS: &str = "uploads";
 /// User-data dumps: `group | user` → JSON text.
 pub const DUMPS: &str = "dumps";
 
+/// Events for the outside world, written by apply: `group | index | seq` → envelope JSON.
+pub const OUTBOX: &str = "outbox";
+pub const GATEWAY_NAMESPACES: &str = "gateway_namespaces";
+/// Firebase tokens: `group | gateway ns | user` → record.
+pub const FIREBASE_TOKENS: &str = "firebase_tokens";
+
 /// Column families of the replicated state machine: what a snapshot carries.
 pub const STATE: &[&str] = &[
     SM_META,
@@ -42,6 +48,9 @@ pub const STATE: &[&str] = &[
     DEDUP,
     UPLOADS,
     DUMPS,
+    OUTBOX,
+    GATEWAY_NAMESPACES,
+    FIREBASE_TOKENS,
 ];
 
 /// Every column family of the database.

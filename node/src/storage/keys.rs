@@ -118,6 +118,12 @@ pub fn sub_by_user(group: GroupId, ns: &str, user: &str, room: &str) -> Vec<u8> 
 pub fn category_master(group: GroupId, ns: &str, category: i64) -> Vec<u8> {
     KeyBuf::new(group).s(ns).ts(category).build()
 }
+pub fn outbox(group: GroupId, index: u64, seq: u32) -> Vec<u8> {
+    KeyBuf::new(group).u64(index).u64(seq as u64).build()
+}
+pub fn firebase_token(group: GroupId, ns: &str, user: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(ns).s(user).build()
+}
 pub fn token(group: GroupId, token: &str) -> Vec<u8> {
     KeyBuf::new(group).s(token).build()
 }

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod apply;
+mod apply_gateway;
 pub mod cf;
 pub mod db;
 pub mod keys;

@@ -194,7 +194,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             last = Some(entry.log_id);
             let reply = match entry.payload {
                 EntryPayload::Blank => Reply::Ok(Outcome::None),
-                EntryPayload::Normal(ref e) => apply_entry(&mut txn, e).map_err(sm_err)?,
+                EntryPayload::Normal(ref e) => {
+                    apply_entry(&mut txn, entry.log_id.index, e).map_err(sm_err)?
+                }
                 EntryPayload::Membership(ref m) => {
                     let stored = StoredMembership::new(Some(entry.log_id), m.clone());
                     txn.put(cf::SM_META, keys::meta(g, MEMBERSHIP), &stored);

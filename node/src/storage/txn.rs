@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use proto::event::Event;
 use rocksdb::WriteBatch;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,6 +15,8 @@ pub struct Txn<'a> {
     store: &'a Store,
     pub group: GroupId,
     writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+    /// Events emitted by the entry being applied: (namespace, room, event).
+    events: Vec<(String, Option<String>, Event)>,
 }
 
 impl<'a> Txn<'a> {
@@ -22,6 +25,7 @@ impl<'a> Txn<'a> {
             store,
             group,
             writes: BTreeMap::new(),
+            events: Vec::new(),
         }
     }
 
@@ -96,6 +100,16 @@ impl<'a> Txn<'a> {
             };
         }
         Ok(merged.into_iter().collect())
+    }
+
+    /// Records an event for the outbox of the entry being applied.
+    pub fn emit(&mut self, namespace: &str, room: Option<&str>, event: Event) {
+        self.events
+            .push((namespace.to_string(), room.map(str::to_string), event));
+    }
+
+    pub fn take_events(&mut self) -> Vec<(String, Option<String>, Event)> {
+        std::mem::take(&mut self.events)
     }
 
     pub fn into_batch(self) -> WriteBatch {

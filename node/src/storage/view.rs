@@ -351,3 +351,70 @@ impl View {
         &self.store
     }
 }
+
+impl View {
+    /// Outbox rows after `(index, seq)` (or from the start), in log order: `(index, seq, json)`.
+    pub fn outbox_after(
+        &self,
+        after: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, u32, Vec<u8>)>, ViewError> {
+        let prefix = KeyBuf::new(self.group).build();
+        let start = after.map(|(i, s)| keys::outbox(self.group, i, s.saturating_add(1)));
+        let rows = self
+            .store
+            .scan(cf::OUTBOX, &prefix, start.as_deref(), limit)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let mut r = KeyReader::new(&k);
+                Some((r.u64()?, r.u64()? as u32, v))
+            })
+            .collect())
+    }
+
+    pub fn gateway_namespace(
+        &self,
+        name: &str,
+    ) -> Result<Option<proto::records::GatewayNamespaceRecord>, ViewError> {
+        Ok(self
+            .store
+            .get(cf::GATEWAY_NAMESPACES, &keys::namespace(self.group, name))?)
+    }
+
+    pub fn gateway_namespaces(
+        &self,
+        name_prefix: Option<&str>,
+        token: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<proto::records::GatewayNamespaceRecord>, ViewError> {
+        let prefix = KeyBuf::new(self.group)
+            .prefix(name_prefix.unwrap_or(""))
+            .build();
+        let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
+        self.page(cf::GATEWAY_NAMESPACES, &prefix, start, limit, |_| true)
+    }
+
+    pub fn firebase_token(
+        &self,
+        ns: &str,
+        user: &str,
+    ) -> Result<Option<proto::records::FirebaseTokenRecord>, ViewError> {
+        Ok(self.store.get(
+            cf::FIREBASE_TOKENS,
+            &keys::firebase_token(self.group, ns, user),
+        )?)
+    }
+
+    /// Every subscription of a room (for mobile push of a post).
+    pub fn room_subscribers(
+        &self,
+        ns: &str,
+        room: &str,
+    ) -> Result<Vec<SubscribeRecord>, ViewError> {
+        let prefix = keys::message_room_prefix(self.group, ns, room);
+        Ok(self
+            .page(cf::SUBS_BY_ROOM, &prefix, None, usize::MAX, |_| true)?
+            .0)
+    }
+}

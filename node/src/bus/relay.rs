@@ -1,0 +1,115 @@
+//! The outbox relay. Runs on every node and acts only while the node leads: it reads outbox
+//! rows from the local (applied) state in log order, publishes each with its stable id, and
+//! from time to time proposes a `TrimOutbox` entry so every replica drops what was published.
+//!
+//! A new leader starts from the first untrimmed row, so rows the old leader published but did
+//! not trim are published again and dropped by the bus's deduplication; rows it never published
+//! are published now. A bus outage only delays publication (the rows wait in the outbox).
+
+use std::time::{Duration, Instant};
+
+use proto::command::Command;
+use proto::event::Envelope;
+
+use super::nats::Backoff;
+use super::Bus;
+use crate::raft::cluster::Cluster;
+use crate::storage::View;
+
+const BATCH: usize = 256;
+const TRIM_EVERY: Duration = Duration::from_millis(500);
+
+pub async fn run(
+    cluster: Cluster,
+    view: View,
+    bus: Bus,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut metrics = cluster.raft().metrics();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if cluster.is_leader() {
+            lead(&cluster, &view, &bus).await;
+        }
+        tokio::select! {
+            _ = metrics.changed() => {}
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+}
+
+/// Relays while this node leads.
+async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
+    tracing::info!("outbox relay active");
+    let mut cursor: Option<(u64, u32)> = None;
+    let mut published_through: Option<u64> = None;
+    let mut trimmed_through: Option<u64> = None;
+    let mut last_trim = Instant::now();
+    let mut applied = cluster.raft().metrics();
+    let mut backoff = Backoff::default();
+    while cluster.is_leader() {
+        let rows = match view.outbox_after(cursor, BATCH) {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "outbox read failed");
+                backoff.wait().await;
+                continue;
+            }
+        };
+        let caught_up = rows.len() < BATCH;
+        for (index, seq, json) in rows {
+            let envelope: Envelope = match serde_json::from_slice(&json) {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(index, seq, error = %e, "undecodable outbox row skipped");
+                    cursor = Some((index, seq));
+                    continue;
+                }
+            };
+            // Everything before this index is fully published once we move past it.
+            if cursor.is_some_and(|(i, _)| i < index) {
+                published_through = cursor.map(|(i, _)| i);
+            }
+            loop {
+                match bus.publish(&envelope, json.clone()).await {
+                    Ok(()) => {
+                        backoff.reset();
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(index, error = %e, "publish failed; retrying");
+                        if !cluster.is_leader() {
+                            return;
+                        }
+                        backoff.wait().await;
+                    }
+                }
+            }
+            cursor = Some((index, seq));
+        }
+        if caught_up {
+            published_through = cursor.map(|(i, _)| i).or(published_through);
+        }
+        let trim_due = published_through > trimmed_through && last_trim.elapsed() >= TRIM_EVERY;
+        if let (true, Some(upto)) = (trim_due, published_through) {
+            last_trim = Instant::now();
+            match cluster
+                .write(Command::TrimOutbox { upto_index: upto }, None)
+                .await
+            {
+                Ok(_) => trimmed_through = Some(upto),
+                Err(e) => tracing::warn!(error = %e, "outbox trim failed"),
+            }
+        }
+        if caught_up {
+            tokio::select! {
+                _ = applied.changed() => {}
+                _ = tokio::time::sleep(TRIM_EVERY) => {}
+            }
+        }
+    }
+    tracing::info!("outbox relay paused: not the leader");
+}

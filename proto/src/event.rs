@@ -1,0 +1,143 @@
+//! Chat events: what apply records in the outbox and the leader relays to the bus (NATS
+//! JetStream or the in-process bus). The envelope and the subjects are a public interface,
+//! documented in the README; change them only compatibly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::models::NotificationType;
+
+pub const ENVELOPE_VERSION: u32 = 1;
+
+/// One event, as published (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub version: u32,
+    /// `<group>-<index>-<seq>`: the `Nats-Msg-Id`, unique and stable across re-publication.
+    pub id: String,
+    /// Raft log index of the entry that produced the event.
+    pub index: u64,
+    /// Position of the event among those of its entry.
+    pub seq: u32,
+    /// Time of the entry (ms).
+    pub at: i64,
+    pub namespace_name: String,
+    pub room_name: Option<String>,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "camelCase")]
+pub enum Event {
+    #[serde(rename_all = "camelCase")]
+    MessagePosted {
+        message_name: String,
+        user_id: String,
+        category: i64,
+        metadata: Option<String>,
+        created_at: i64,
+    },
+    #[serde(rename_all = "camelCase")]
+    MessageDeleted {
+        message_name: String,
+    },
+    RoomDeleted {},
+    #[serde(rename_all = "camelCase")]
+    Subscribed {
+        user_id: String,
+        notification_types: Vec<NotificationType>,
+    },
+    #[serde(rename_all = "camelCase")]
+    SubscriptionUpdated {
+        user_id: String,
+        notification_types: Vec<NotificationType>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Unsubscribed {
+        user_id: String,
+    },
+    NamespaceUpdated {},
+    NamespaceDeleted {},
+}
+
+impl Event {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::MessagePosted { .. } => "messagePosted",
+            Event::MessageDeleted { .. } => "messageDeleted",
+            Event::RoomDeleted {} => "roomDeleted",
+            Event::Subscribed { .. } => "subscribed",
+            Event::SubscriptionUpdated { .. } => "subscriptionUpdated",
+            Event::Unsubscribed { .. } => "unsubscribed",
+            Event::NamespaceUpdated {} => "namespaceUpdated",
+            Event::NamespaceDeleted {} => "namespaceDeleted",
+        }
+    }
+}
+
+/// Encodes a name as one NATS subject token: `.`, `*`, `>`, `%`, whitespace and control
+/// characters become `%XX`.
+pub fn subject_token(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '.' | '*' | '>' | '%' => out.push_str(&format!("%{:02X}", c as u32)),
+            c if c.is_whitespace() || c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        out.push_str("%00");
+    }
+    out
+}
+
+impl Envelope {
+    /// `chat.ns.<ns>.room.<room>.<type>` or `chat.ns.<ns>.<type>`.
+    pub fn subject(&self) -> String {
+        match &self.room_name {
+            Some(room) => format!(
+                "chat.ns.{}.room.{}.{}",
+                subject_token(&self.namespace_name),
+                subject_token(room),
+                self.event.kind()
+            ),
+            None => format!(
+                "chat.ns.{}.{}",
+                subject_token(&self.namespace_name),
+                self.event.kind()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_encode_separators() {
+        assert_eq!(subject_token("a.b*c>d%e f"), "a%2Eb%2Ac%3Ed%25e%20f");
+        let e = Envelope {
+            version: 1,
+            id: "0-5-0".into(),
+            index: 5,
+            seq: 0,
+            at: 1,
+            namespace_name: "ns.1".into(),
+            room_name: Some("r".into()),
+            event: Event::RoomDeleted {},
+        };
+        assert_eq!(e.subject(), "chat.ns.ns%2E1.room.r.roomDeleted");
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["type"], "roomDeleted");
+        let back: Envelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, e);
+    }
+}
