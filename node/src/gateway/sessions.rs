@@ -55,15 +55,19 @@ impl CloseSignal {
             *r = Some((code, reason.to_string()));
         }
         drop(r);
-        self.notify.notify_one();
+        self.notify.notify_waiters();
     }
 
+    /// Resolves once [`CloseSignal::close`] has been called (by any number of waiters).
     pub async fn wait(&self) -> (u16, String) {
         loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if let Some(r) = self.reason.lock().expect("close lock").clone() {
                 return r;
             }
-            self.notify.notified().await;
+            notified.await;
         }
     }
 }

@@ -43,9 +43,7 @@ async fn serve(app: App, socket: WebSocket) {
             let out = tokio::select! {
                 biased;
                 (code, reason) = close.wait() => {
-                    let _ = sink
-                        .send(Message::Close(Some(CloseFrame { code, reason: reason.into() })))
-                        .await;
+                    send_close(&mut sink, code, reason).await;
                     return;
                 }
                 Some(out) = ctl_rx.recv() => out,
@@ -58,13 +56,27 @@ async fn serve(app: App, socket: WebSocket) {
                 Outgoing::Text(t) => Message::Text(t),
                 Outgoing::Pong(p) => Message::Pong(p),
             };
-            if sink.send(msg).await.is_err() {
-                return;
+            // A peer that stops reading blocks the send: the close signal must still win.
+            tokio::select! {
+                biased;
+                (code, reason) = close.wait() => {
+                    send_close(&mut sink, code, reason).await;
+                    return;
+                }
+                sent = sink.send(msg) => {
+                    if sent.is_err() {
+                        return;
+                    }
+                }
             }
         }
     });
+    let close = handle.close.clone();
     loop {
-        let next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await;
+        let next = tokio::select! {
+            _ = close.wait() => break,
+            next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
+        };
         let msg = match next {
             Err(_) => {
                 handle
@@ -94,6 +106,18 @@ async fn serve(app: App, socket: WebSocket) {
     handle.close.close(super::sessions::CLOSE_NORMAL, "bye");
     let _ = handle.ctl;
     let _ = writer.await;
+}
+
+/// Sends a close frame, giving up after a moment if the peer does not read.
+async fn send_close<S>(sink: &mut S, code: u16, reason: String)
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(frame)).await;
 }
 
 /// Handles one request frame; `None` when the frame cannot be answered (no `requestId`).
