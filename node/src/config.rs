@@ -18,6 +18,9 @@ use crate::raft::NodeId;
     about = "A Raft-replicated chat node speaking the GS2-Chat API"
 )]
 pub struct Args {
+    /// Operations on a running cluster (instead of running a node).
+    #[command(subcommand)]
+    pub command: Option<Subcommand>,
     /// TOML configuration file (keys as the long flags, in snake_case).
     #[arg(long, env = "CHAT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -98,6 +101,14 @@ pub struct Args {
     /// Frames queued per WebSocket connection before it is closed as too slow. Default: 1024
     #[arg(long, env = "CHAT_WS_SEND_QUEUE")]
     pub ws_send_queue: Option<usize>,
+    /// Seed a new single-node cluster from a backup (`GET /admin/cluster/backup`); the data
+    /// directory must be new.
+    #[arg(long, env = "CHAT_RESTORE_FROM")]
+    pub restore_from: Option<PathBuf>,
+    /// Dial other addresses than the peers advertise: "advertised=dialed,..." (e.g. through
+    /// fault-injection proxies or address translation).
+    #[arg(long, env = "CHAT_DIAL_OVERRIDE")]
+    pub dial_override: Option<String>,
 }
 
 /// How to reach NATS JetStream.
@@ -111,6 +122,12 @@ pub struct NatsConfig {
     pub tls: bool,
     pub ca: Option<PathBuf>,
     pub stream: String,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+    /// Cluster administration through a node's admin API.
+    Admin(crate::admin_cli::AdminArgs),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +158,7 @@ struct FileConfig {
     nats_stream: Option<String>,
     fcm_endpoint: Option<String>,
     ws_send_queue: Option<usize>,
+    dial_override: Option<String>,
 }
 
 /// How this node enters a cluster at first start.
@@ -176,6 +194,9 @@ pub struct Config {
     pub nats: Option<NatsConfig>,
     pub fcm_endpoint: String,
     pub ws_send_queue: usize,
+    /// Advertised peer address → address actually dialed.
+    pub dial_overrides: std::collections::HashMap<String, String>,
+    pub restore_from: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -346,7 +367,27 @@ impl Config {
         if ws_send_queue == 0 {
             return Err(invalid("ws_send_queue", "must be at least 1"));
         }
+        let mut dial_overrides = std::collections::HashMap::new();
+        if let Some(list) = args.dial_override.or(file.dial_override) {
+            for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (from, to) = pair.split_once('=').ok_or_else(|| {
+                    invalid(
+                        "dial_override",
+                        format!("{pair:?} is not advertised=dialed"),
+                    )
+                })?;
+                dial_overrides.insert(from.trim().to_string(), to.trim().to_string());
+            }
+        }
+        if args.restore_from.is_some() && !matches!(bootstrap, Bootstrap::Single) {
+            return Err(invalid(
+                "restore_from",
+                "restoring seeds a new single-node cluster: do not combine with --join or --initial-members",
+            ));
+        }
         Ok(Config {
+            restore_from: args.restore_from,
+            dial_overrides,
             nats,
             fcm_endpoint: args
                 .fcm_endpoint

@@ -1,6 +1,7 @@
 //! `chat-node`: a Raft-replicated chat node speaking the GS2-Chat API.
 //!
 //! Layout:
+//! - [`admin_cli`]: `chat-node admin …`, the SRE command line over the admin API.
 //! - [`config`]: flags, environment and TOML into one validated struct.
 //! - [`server`]: boot sequence and ordered shutdown.
 //! - [`raft`]: openraft types, the peer network on its own port, leader forwarding, read-index.
@@ -10,6 +11,7 @@
 //! - [`gateway`]: WebSocket sessions, cluster-wide presence, fan-out, mobile push.
 //! - [`metrics`]: Prometheus registry.
 
+pub mod admin_cli;
 pub mod api;
 pub mod bus;
 pub mod config;

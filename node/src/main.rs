@@ -3,7 +3,11 @@ use node::config::{Args, Config};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
-    let config = match Config::load(Args::parse()) {
+    let mut args = Args::parse();
+    if let Some(node::config::Subcommand::Admin(admin)) = args.command.take() {
+        return node::admin_cli::main(admin);
+    }
+    let config = match Config::load(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("chat-node: {e}");

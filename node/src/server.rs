@@ -31,8 +31,20 @@ use crate::storage::{Store, View};
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let fresh = !config.data_dir.join("db").exists();
     std::fs::create_dir_all(&config.data_dir)?;
     let store = Store::open(&config.data_dir.join("db"))?;
+    if let Some(path) = &config.restore_from {
+        if !fresh {
+            anyhow::bail!(
+                "--restore-from needs a new data directory; {} already holds data",
+                config.data_dir.display()
+            );
+        }
+        let bytes = std::fs::read(path)?;
+        let rows = crate::storage::state_machine::restore(&store, DEFAULT_GROUP, &bytes)?;
+        tracing::info!(rows, from = %path.display(), "restored backup");
+    }
 
     let raft_listener = TcpListener::bind(sticky_raft_addr(&config)).await?;
     let api_listener = TcpListener::bind(config.api_addr).await?;
@@ -53,7 +65,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ..Default::default()
     }
     .validate()?;
-    let pool = PeerPool::default();
+    let pool = PeerPool::with_overrides(config.dial_overrides.clone());
     let raft = Raft::new(
         config.node_id,
         Arc::new(raft_config),
@@ -75,12 +87,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     ));
 
     bootstrap(&raft, &config, &advertised_raft).await?;
+    if config.restore_from.is_some() {
+        // Joining nodes must receive the restored views through a snapshot, not the (empty) log.
+        seal_restore(&raft).await?;
+    }
     write_ports(&config, api_addr, raft_addr)?;
 
     tokio::spawn(crate::metrics::watch_raft(raft.clone()));
     tokio::spawn(sweep_loop(cluster.clone(), stop_rx.clone()));
 
     let registry = Registry::new(config.node_id);
+    let registry_for_shutdown = registry.clone();
     cluster.attach_registry(registry.clone());
     let (bus, deliveries) = match &config.nats {
         Some(nats) => {
@@ -141,11 +158,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             delete(api::admin::remove_node),
         )
         .route("/admin/cluster/snapshot", post(api::admin::snapshot))
+        .route("/admin/cluster/leader", post(api::admin::transfer_leader))
+        .route("/admin/cluster/backup", get(api::admin::backup))
         .fallback(api::http::gs2)
         .layer(CompressionLayer::new())
         .with_state(app);
+    let handoff_cluster = cluster.clone();
+    let handoff_registry = registry_for_shutdown;
     axum::serve(api_listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            handoff(&handoff_cluster, &handoff_registry).await;
+        })
         .await?;
 
     tracing::info!("api stopped; shutting down raft");
@@ -265,6 +289,40 @@ async fn sweep_loop(cluster: Cluster, mut stop: tokio::sync::watch::Receiver<boo
             tracing::warn!(error = %e, "retention sweep failed");
         }
     }
+}
+
+/// Before stopping: hand leadership to another voter, and tell WebSocket clients to reconnect
+/// elsewhere.
+async fn handoff(cluster: &Cluster, registry: &Registry) {
+    if cluster.is_leader() && cluster.members().len() > 1 {
+        match cluster.transfer_leader(None).await {
+            Ok(to) => tracing::info!(to, "leadership handed over for shutdown"),
+            Err(e) => tracing::warn!(error = %e, "could not hand leadership over"),
+        }
+    }
+    let closed = registry.close_all(
+        crate::gateway::sessions::CLOSE_RESTART,
+        "node shutting down; reconnect",
+    );
+    tracing::info!(closed, "websocket clients told to reconnect");
+    // Let the writers flush their close frames.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+/// Snapshots the restored state and purges the log behind it.
+async fn seal_restore(raft: &Raft) -> anyhow::Result<()> {
+    raft.wait(Some(Duration::from_secs(10)))
+        .metrics(|m| m.current_leader.is_some(), "leader after restore")
+        .await?;
+    raft.trigger().snapshot().await?;
+    let m = raft
+        .wait(Some(Duration::from_secs(30)))
+        .metrics(|m| m.snapshot.is_some(), "snapshot after restore")
+        .await?;
+    if let Some(s) = m.snapshot {
+        raft.trigger().purge_log(s.index).await?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

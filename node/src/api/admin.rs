@@ -75,6 +75,50 @@ pub async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Result<Resp
     Ok(Json(app.cluster.status()).into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferLeader {
+    node_id: Option<u64>,
+}
+
+pub async fn transfer_leader(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    require_project(&app, &headers)?;
+    let req: TransferLeader = if body.iter().all(u8::is_ascii_whitespace) {
+        TransferLeader::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?
+    };
+    app.cluster.transfer_leader(req.node_id).await?;
+    Ok(Json(app.cluster.status()).into_response())
+}
+
+/// A consistent snapshot of the chat state, to seed a new cluster with `--restore-from`.
+pub async fn backup(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_project(&app, &headers)?;
+    let store = app.view.store().clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::storage::state_machine::backup(&store, crate::raft::DEFAULT_GROUP)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [
+            ("content-type", "application/octet-stream"),
+            (
+                "content-disposition",
+                "attachment; filename=\"chat-backup.bin\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub async fn healthz() -> &'static str {
     "ok"
 }

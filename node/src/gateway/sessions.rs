@@ -14,6 +14,8 @@ use crate::metrics;
 pub const CLOSE_OVERFLOW: u16 = 1008;
 /// Close code for a connection closed by the server on request (disconnect, force, kick).
 pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code telling clients the node restarts and they should reconnect (RFC 6455 1012).
+pub const CLOSE_RESTART: u16 = 1012;
 
 /// A session as every node reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,6 +274,15 @@ impl Registry {
             }
         }
         closed
+    }
+
+    /// Closes every connection (shutdown): clients reconnect to another node.
+    pub fn close_all(&self, code: u16, reason: &str) -> usize {
+        let st = self.lock();
+        for conn in st.conns.values() {
+            conn.close.close(code, reason);
+        }
+        st.conns.len()
     }
 
     pub fn connection_count(&self) -> usize {

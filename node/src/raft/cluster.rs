@@ -295,6 +295,7 @@ impl Cluster {
                         self.add_node_local(node_id, raft_addr).await
                     }
                     RpcBody::RemoveNode { node_id } => self.remove_node_local(node_id).await,
+                    RpcBody::TransferLeader { to } => self.transfer_local(to).await.map(|_| ()),
                     _ => unreachable!("admin bodies only"),
                 },
                 Some((_, Some(node))) => {
@@ -411,6 +412,83 @@ impl Cluster {
             })?;
         tracing::info!(node_id, "node removed");
         Ok(())
+    }
+
+    /// Hands leadership to `to` (default: the most up-to-date other voter). Runs on the leader
+    /// (forwarded there if needed): it stops sending heartbeats so the followers' leader leases
+    /// expire, and asks the target to start elections until some other node leads. Usually the
+    /// target wins; returns the resulting leader.
+    pub async fn transfer_leader(&self, to: Option<NodeId>) -> Result<NodeId, ClusterError> {
+        if !self.is_leader() {
+            self.admin(|| RpcBody::TransferLeader { to }).await?;
+            return self
+                .leader()
+                .map(|(id, _)| id)
+                .ok_or_else(|| ClusterError::Unavailable("no leader after transfer".into()));
+        }
+        self.transfer_local(to).await.map_err(|e| match e {
+            ForwardError::NotLeader { .. } => ClusterError::Unavailable(e.to_string()),
+            ForwardError::Failed(m) => ClusterError::BadRequest(m),
+        })
+    }
+
+    pub async fn transfer_local(&self, to: Option<NodeId>) -> Result<NodeId, ForwardError> {
+        let raft = &self.inner.raft;
+        let m = raft.metrics().borrow().clone();
+        if m.current_leader != Some(self.inner.node_id) {
+            return Err(ForwardError::NotLeader {
+                leader: m.current_leader,
+            });
+        }
+        let membership = m.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let me = self.inner.node_id;
+        let target = match to {
+            Some(t) if t == me => return Ok(me),
+            Some(t) if voters.contains(&t) => t,
+            Some(t) => return Err(ForwardError::Failed(format!("node {t} is not a voter"))),
+            None => {
+                let matched = |id: &NodeId| {
+                    m.replication
+                        .as_ref()
+                        .and_then(|r| r.get(id).cloned().flatten())
+                        .map(|l| l.index)
+                };
+                voters
+                    .iter()
+                    .copied()
+                    .filter(|v| *v != me)
+                    .max_by_key(|v| matched(v))
+                    .ok_or_else(|| ForwardError::Failed("no other voter".into()))?
+            }
+        };
+        let addr = membership
+            .get_node(&target)
+            .map(|n| n.addr.clone())
+            .ok_or_else(|| ForwardError::Failed(format!("node {target} unknown")))?;
+        raft.runtime_config().heartbeat(false);
+        let started = Instant::now();
+        let mut result = Err(ForwardError::Failed(format!(
+            "node {target} did not take leadership"
+        )));
+        while started.elapsed() < Duration::from_secs(8) {
+            let _ = self.call_peer(&addr, RpcBody::Elect, FORWARD_TIMEOUT).await;
+            let changed = raft
+                .wait(Some(Duration::from_millis(400)))
+                .metrics(
+                    |m| m.current_leader.is_some_and(|l| l != me),
+                    "leadership moved",
+                )
+                .await;
+            if let Ok(m) = changed {
+                let leader = m.current_leader.unwrap_or(target);
+                tracing::info!(to = leader, wanted = target, "leadership transferred");
+                result = Ok(leader);
+                break;
+            }
+        }
+        raft.runtime_config().heartbeat(true);
+        result
     }
 
     pub fn status(&self) -> ClusterStatus {

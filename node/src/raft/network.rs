@@ -51,14 +51,24 @@ pub fn codec() -> LengthDelimitedCodec {
 #[derive(Clone, Default)]
 pub struct PeerPool {
     idle: Arc<Mutex<HashMap<String, Vec<Conn>>>>,
+    /// Where to dial instead of a peer's advertised address (fault-injection proxies, NAT).
+    overrides: Arc<HashMap<String, String>>,
 }
 
 impl PeerPool {
+    pub fn with_overrides(overrides: HashMap<String, String>) -> Self {
+        PeerPool {
+            idle: Arc::default(),
+            overrides: Arc::new(overrides),
+        }
+    }
+
     async fn take(&self, addr: &str) -> Result<Conn, NetError> {
         if let Some(conn) = self.idle.lock().await.get_mut(addr).and_then(Vec::pop) {
             return Ok(conn);
         }
-        let stream = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr))
+        let dial = self.overrides.get(addr).map(String::as_str).unwrap_or(addr);
+        let stream = tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(dial))
             .await
             .map_err(|_| NetError::Timeout {
                 addr: addr.to_string(),

@@ -42,6 +42,12 @@ pub enum RpcBody {
     },
     /// Presence, notifications and disconnections, answered from the node's own sessions.
     Gateway(GatewayRequest),
+    /// Asks the receiving node to start an election (leadership transfer).
+    Elect,
+    /// Asks the leader to hand leadership over.
+    TransferLeader {
+        to: Option<NodeId>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -74,6 +74,15 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
         RpcBody::RemoveNode { node_id } => {
             RpcResponse::Admin(cluster.remove_node_local(node_id).await)
         }
+        RpcBody::TransferLeader { to } => {
+            RpcResponse::Admin(cluster.transfer_local(to).await.map(|_| ()))
+        }
+        RpcBody::Elect => RpcResponse::Admin(
+            raft.trigger()
+                .elect()
+                .await
+                .map_err(|e| super::rpc::ForwardError::Failed(e.to_string())),
+        ),
         RpcBody::Gateway(req) => match cluster.registry() {
             Some(registry) => RpcResponse::Gateway(crate::gateway::peer::handle(registry, req)),
             None => RpcResponse::Refused("gateway not started".into()),

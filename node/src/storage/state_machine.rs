@@ -279,3 +279,37 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }))
     }
 }
+
+/// A consistent backup of the chat state: the snapshot format, as one byte string.
+pub fn backup(store: &Store, group: GroupId) -> SResult<Vec<u8>> {
+    Ok(encode(&build(store, group)?))
+}
+
+/// Seeds an empty database from a backup: every view, but neither the old cluster's Raft state
+/// (applied index, membership) nor its outbox (those events were already published).
+/// Returns the number of rows written.
+pub fn restore(store: &Store, group: GroupId, bytes: &[u8]) -> SResult<usize> {
+    let snap: StoredSnapshot = decode("backup", bytes).map_err(snap_err)?;
+    let body: SnapshotBody = decode("backup", &snap.data).map_err(snap_err)?;
+    if body.format != SNAPSHOT_FORMAT {
+        return Err(snap_err(std::io::Error::other(format!(
+            "unknown backup format {}",
+            body.format
+        ))));
+    }
+    let mut batch = WriteBatch::default();
+    let mut rows = 0;
+    for (name, k, v) in &body.rows {
+        let Some(cf_name) = cf::STATE.iter().find(|c| **c == name.as_str()) else {
+            continue;
+        };
+        if *cf_name == cf::SM_META || *cf_name == cf::OUTBOX || !k.starts_with(&group.to_be_bytes())
+        {
+            continue;
+        }
+        batch.put_cf(&store.cf(cf_name), k, v);
+        rows += 1;
+    }
+    store.db.write(batch).map_err(sm_err)?;
+    Ok(rows)
+}
