@@ -102,10 +102,11 @@ pub async fn backup(State(app): State<App>, headers: HeaderMap) -> Result<Respon
     let store = app.view.store().clone();
     let bytes = tokio::task::spawn_blocking(move || {
         crate::storage::state_machine::backup(&store, crate::raft::DEFAULT_GROUP)
+            .map_err(|e| e.to_string())
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .map_err(ApiError::Internal)?;
     Ok((
         [
             ("content-type", "application/octet-stream"),
