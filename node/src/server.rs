@@ -102,7 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let (bus, deliveries) = match &config.nats {
         Some(nats) => {
             let (bus, d) = NatsBus::start(nats).await?;
-            (Bus::Nats(bus), d)
+            (Bus::Nats(Box::new(bus)), d)
         }
         None => {
             let (bus, d) = LocalBus::new();

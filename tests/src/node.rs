@@ -70,6 +70,18 @@ impl NodeOpts {
         self.extra_args.push(a.into());
         self
     }
+    /// `--nats-url URL` (NATS JetStream bus instead of the embedded one).
+    pub fn nats(self, url: impl Into<String>) -> Self {
+        self.arg("--nats-url").arg(url)
+    }
+    /// `--fcm-endpoint URL` (base URL of the FCM HTTP v1 API).
+    pub fn fcm(self, url: impl Into<String>) -> Self {
+        self.arg("--fcm-endpoint").arg(url)
+    }
+    /// `--ws-send-queue N` (per-connection WebSocket send queue, in frames).
+    pub fn ws_send_queue(self, n: usize) -> Self {
+        self.arg("--ws-send-queue").arg(n.to_string())
+    }
 }
 
 /// The addresses a running node reported in `ports.json`.
@@ -149,6 +161,30 @@ impl Node {
         *self.client.lock().expect("client lock") = None;
     }
 
+    /// SIGTERMs the process and waits (up to 30 s) for it to exit; SIGKILL after that.
+    pub async fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            self.note(&format!("SIGTERM node {}", self.opts.node_id));
+        }
+        *self.client.lock().expect("client lock") = None;
+    }
+
     /// Kills the node if running, then starts it again on the same data dir and node id.
     ///
     /// The previous API and Raft addresses are reused: the Raft address is recorded in
@@ -179,6 +215,10 @@ impl Node {
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("http://{}", self.ports.api)
+    }
+    /// `ws://127.0.0.1:PORT/` (the GS2 WebSocket gateway).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/", self.ports.api)
     }
     pub fn data_dir(&self) -> &Path {
         &self.data_dir

@@ -62,7 +62,7 @@ pub struct Deliveries {
 
 #[derive(Clone)]
 pub enum Bus {
-    Nats(nats::NatsBus),
+    Nats(Box<nats::NatsBus>),
     Local(local::LocalBus),
 }
 

@@ -3,7 +3,7 @@
 //! outbox row is dropped by JetStream's duplicate window.
 //!
 //! Two consumers per node:
-//! - fan-out: an ephemeral consumer of message-posted events from the stream's end at start,
+//! - fan-out: an ephemeral consumer of message-posted events published since the node started,
 //!   recreated from the last seen stream sequence after any error (NATS restart, reconnect), so
 //!   an outage delays notifications but loses none;
 //! - mobile push: the shared durable consumer `chat-mobile-push` with explicit acks, so each
@@ -24,12 +24,16 @@ use crate::config::NatsConfig;
 
 const POSTED_FILTER: &str = "chat.ns.*.room.*.messagePosted";
 const PUSH_CONSUMER: &str = "chat-mobile-push";
+/// How far before its start a node's fan-out begins (clock skew between node and NATS).
+const FANOUT_LOOKBACK: Duration = Duration::from_secs(5);
 /// Longer than any outbox row stays unpublished-but-untrimmed.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct NatsBus {
     js: jetstream::Context,
+    /// When this node started: its fan-out starts with the events published since.
+    started: time::OffsetDateTime,
     stream: String,
     connected: Arc<AtomicBool>,
 }
@@ -87,6 +91,7 @@ impl NatsBus {
         let client = opts.connect(urls).await?;
         let js = jetstream::new(client);
         let bus = NatsBus {
+            started: time::OffsetDateTime::now_utc(),
             js,
             stream: config.stream.clone(),
             connected,
@@ -166,20 +171,19 @@ impl NatsBus {
     ) -> Result<(), BusError> {
         let err = |e: String| BusError::Unavailable(e);
         let stream = self.ensure_stream().await?;
-        let start = match *next_seq {
-            Some(s) => s,
-            None => {
-                let info = stream.get_info().await.map_err(|e| err(e.to_string()))?;
-                info.state.last_sequence + 1
-            }
+        // First time: every event published since this node started (a little before, for
+        // clock skew), however late the connection to NATS came; afterwards: from the next
+        // sequence not yet handled.
+        let deliver_policy = match *next_seq {
+            Some(start_sequence) => consumer::DeliverPolicy::ByStartSequence { start_sequence },
+            None => consumer::DeliverPolicy::ByStartTime {
+                start_time: self.started - FANOUT_LOOKBACK,
+            },
         };
-        *next_seq = Some(start);
         let consumer: consumer::PullConsumer = stream
             .create_consumer(consumer::pull::Config {
                 filter_subject: POSTED_FILTER.into(),
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                    start_sequence: start,
-                },
+                deliver_policy,
                 ack_policy: consumer::AckPolicy::None,
                 inactive_threshold: Duration::from_secs(60),
                 ..Default::default()

@@ -27,6 +27,7 @@ pub async fn run(
 ) {
     let mut last: Option<(u64, u32)> = None;
     while let Some(env) = rx.recv().await {
+        tracing::debug!(event = %env.id, "event received");
         // The bus delivers in log order; anything not after the last event is a redelivery.
         if last.is_some_and(|l| (env.index, env.seq) <= l) {
             continue;
@@ -89,6 +90,7 @@ async fn deliver(
         return Ok(());
     };
     let users = registry.users(&gateway_ns);
+    tracing::debug!(event = %env.id, gateway_ns, local_users = users.len(), "fan-out");
     if users.is_empty() {
         return Ok(());
     }

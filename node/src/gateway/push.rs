@@ -1,5 +1,6 @@
 //! The mobile-push worker. Each post event reaches exactly one worker in the cluster (a NATS
-//! durable consumer shared by all nodes; the local bus on a single node). The worker finds the
+//! durable consumer shared by all nodes; the local bus on a single node). When the chat
+//! namespace's `postNotification.enableTransferMobileNotification` is on, the worker finds the
 //! room's subscribers whose matching notification type forwards to mobile, keeps those with no
 //! live session anywhere in the cluster, and sends each an FCM push through the gateway
 //! namespace's firebase settings. Failures are retried with backoff, then handed back to the
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proto::event::Event;
+use proto::gateway::MobilePush;
 use tokio::sync::mpsc;
 
 use super::fanout::post_notification;
@@ -73,6 +75,22 @@ async fn handle(
     let Some(gateway_ns) = push_target(&ns) else {
         return Ok(());
     };
+    // The namespace decides whether posts are forwarded to mobiles at all (default: no).
+    let Some(setting) = ns
+        .settings
+        .post_notification
+        .as_ref()
+        .filter(|n| n.enable_transfer_mobile_notification == Some(true))
+    else {
+        return Ok(());
+    };
+    let mobile = MobilePush {
+        sound: setting.sound.clone(),
+        messages: setting
+            .mobile_notification_messages
+            .clone()
+            .unwrap_or_default(),
+    };
     let candidates: Vec<String> = view
         .room_subscribers(&env.namespace_name, room)
         .map_err(read)?
@@ -99,7 +117,8 @@ async fn handle(
         return Ok(());
     };
     let online = gateway.online(&gateway_ns, candidates.clone()).await;
-    let notification = post_notification(env).expect("a post event");
+    let mut notification = post_notification(env).expect("a post event");
+    notification.mobile = Some(mobile);
     let mut failure = None;
     for user in candidates.into_iter().filter(|u| !online.contains(u)) {
         let Some(token) = view.firebase_token(&gateway_ns, &user).map_err(read)? else {

