@@ -67,14 +67,20 @@ pub enum Bus {
 }
 
 impl Bus {
-    /// Publishes one event; `Ok` means the bus has durably accepted it (or deduplicated it).
-    pub async fn publish(&self, envelope: &Envelope, json: Vec<u8>) -> Result<(), BusError> {
+    /// Publishes events in order; `Ok` once the bus has accepted all of them. On error, a
+    /// prefix may have been accepted: the caller publishes the whole batch again (deduplicated).
+    pub async fn publish_batch(&self, batch: &[(Envelope, Vec<u8>)]) -> Result<(), BusError> {
         let res = match self {
-            Bus::Nats(n) => n.publish(envelope, json).await,
-            Bus::Local(l) => l.publish(envelope).await,
+            Bus::Nats(n) => n.publish_batch(batch).await,
+            Bus::Local(l) => {
+                for (envelope, _) in batch {
+                    l.publish(envelope).await?;
+                }
+                Ok(())
+            }
         };
         if res.is_ok() {
-            crate::metrics::BUS_PUBLISHED.inc();
+            crate::metrics::BUS_PUBLISHED.inc_by(batch.len() as u64);
         }
         res
     }

@@ -60,36 +60,38 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
             }
         };
         let caught_up = rows.len() < BATCH;
+        let mut batch = Vec::with_capacity(rows.len());
+        let mut last_row = cursor;
         for (index, seq, json) in rows {
-            let envelope: Envelope = match serde_json::from_slice(&json) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!(index, seq, error = %e, "undecodable outbox row skipped");
-                    cursor = Some((index, seq));
-                    continue;
-                }
-            };
-            // Everything before this index is fully published once we move past it.
-            if cursor.is_some_and(|(i, _)| i < index) {
-                published_through = cursor.map(|(i, _)| i);
+            last_row = Some((index, seq));
+            match serde_json::from_slice::<Envelope>(&json) {
+                Ok(envelope) => batch.push((envelope, json)),
+                Err(e) => tracing::error!(index, seq, error = %e, "undecodable outbox row skipped"),
             }
-            loop {
-                match bus.publish(&envelope, json.clone()).await {
-                    Ok(()) => {
-                        backoff.reset();
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::warn!(index, error = %e, "publish failed; retrying");
-                        if !cluster.is_leader() {
-                            return;
-                        }
-                        backoff.wait().await;
-                    }
-                }
-            }
-            cursor = Some((index, seq));
         }
+        loop {
+            match bus.publish_batch(&batch).await {
+                Ok(()) => {
+                    backoff.reset();
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(events = batch.len(), error = %e, "publish failed; retrying");
+                    if !cluster.is_leader() {
+                        return;
+                    }
+                    backoff.wait().await;
+                }
+            }
+        }
+        // Indexes before the last row's are fully published; the last one may continue in the
+        // next batch (several events per entry).
+        if let Some((last_index, _)) = last_row {
+            if last_index > 0 && cursor.is_none_or(|(i, _)| i < last_index) {
+                published_through = Some(last_index - 1).max(published_through);
+            }
+        }
+        cursor = last_row;
         if caught_up {
             published_through = cursor.map(|(i, _)| i).or(published_through);
         }

@@ -103,7 +103,7 @@ async fn deliver(
         for user in users {
             if let Some(sub) = view.subscribe(&env.namespace_name, room, &user)? {
                 if selects(&sub.notification_types, *category) {
-                    registry.send_to_user(&gateway_ns, &user, &frame);
+                    registry.send_to_user(&gateway_ns, &user, &frame).await;
                 }
             }
         }
@@ -112,7 +112,9 @@ async fn deliver(
             if selects(&sub.notification_types, *category)
                 && registry.has_user(&gateway_ns, &sub.user_id)
             {
-                registry.send_to_user(&gateway_ns, &sub.user_id, &frame);
+                registry
+                    .send_to_user(&gateway_ns, &sub.user_id, &frame)
+                    .await;
             }
         }
     }

@@ -45,7 +45,7 @@ impl Gateway {
             let req = req.clone();
             async move {
                 if id == me {
-                    return Some(peer::handle(&self.registry, req));
+                    return Some(peer::handle(&self.registry, req).await);
                 }
                 match self
                     .cluster
@@ -71,7 +71,7 @@ impl Gateway {
             .collect();
         if out.is_empty() {
             // Not in a cluster yet (joining node): answer locally.
-            out.push(peer::handle(&self.registry, req));
+            out.push(peer::handle(&self.registry, req).await);
         }
         out
     }

@@ -44,7 +44,7 @@ pub enum GatewayResponse {
 }
 
 /// Answers a request from this node's registry.
-pub fn handle(registry: &Registry, req: GatewayRequest) -> GatewayResponse {
+pub async fn handle(registry: &Registry, req: GatewayRequest) -> GatewayResponse {
     match req {
         GatewayRequest::Sessions { namespace, user } => {
             GatewayResponse::Sessions(registry.sessions(&namespace, user.as_deref()))
@@ -58,7 +58,7 @@ pub fn handle(registry: &Registry, req: GatewayRequest) -> GatewayResponse {
             namespace,
             user,
             frame,
-        } => GatewayResponse::Connections(registry.send_to_user(&namespace, &user, &frame)),
+        } => GatewayResponse::Connections(registry.send_to_user(&namespace, &user, &frame).await),
         GatewayRequest::Bind {
             connection,
             namespace,

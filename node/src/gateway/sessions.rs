@@ -14,6 +14,8 @@ use crate::metrics;
 pub const CLOSE_OVERFLOW: u16 = 1008;
 /// Close code for a connection closed by the server on request (disconnect, force, kick).
 pub const CLOSE_NORMAL: u16 = 1000;
+/// How long a full send queue may take to drain before its connection is closed.
+pub const OVERFLOW_GRACE: std::time::Duration = std::time::Duration::from_millis(250);
 /// Close code telling clients the node restarts and they should reconnect (RFC 6455 1012).
 pub const CLOSE_RESTART: u16 = 1012;
 
@@ -51,13 +53,20 @@ pub struct CloseSignal {
 }
 
 impl CloseSignal {
-    pub fn close(&self, code: u16, reason: &str) {
+    /// Asks the connection to close; `true` the first time (later reasons are ignored).
+    pub fn close(&self, code: u16, reason: &str) -> bool {
         let mut r = self.reason.lock().expect("close lock");
-        if r.is_none() {
+        let first = r.is_none();
+        if first {
             *r = Some((code, reason.to_string()));
         }
         drop(r);
         self.notify.notify_waiters();
+        first
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.reason.lock().expect("close lock").is_some()
     }
 
     /// Resolves once [`CloseSignal::close`] has been called (by any number of waiters).
@@ -71,6 +80,14 @@ impl CloseSignal {
             }
             notified.await;
         }
+    }
+}
+
+/// The overflow policy: close the connection with a reason, count it once.
+fn overflow(id: &str, close: &CloseSignal) {
+    if close.close(CLOSE_OVERFLOW, "send queue overflow") {
+        metrics::WS_OVERFLOW_CLOSED.inc();
+        tracing::warn!(connection = %id, "send queue overflow; closing");
     }
 }
 
@@ -214,25 +231,41 @@ impl Registry {
     }
 
     /// Queues a frame on every session of `user`; returns the connection ids reached.
-    /// A full queue closes that connection with a reason (never a silent drop).
-    pub fn send_to_user(&self, namespace: &str, user: &str, frame: &str) -> Vec<String> {
-        let st = self.lock();
-        let Some(ids) = st.by_user.get(&(namespace.to_string(), user.to_string())) else {
-            return Vec::new();
-        };
+    ///
+    /// A connection whose queue is momentarily full (a burst) gets a short grace period for its
+    /// writer to catch up; one still full after it is closed with a reason (never a silent
+    /// drop). The wait happens outside the registry lock.
+    pub async fn send_to_user(&self, namespace: &str, user: &str, frame: &str) -> Vec<String> {
         let mut reached = Vec::new();
-        for id in ids {
-            let Some(conn) = st.conns.get(id) else {
-                continue;
+        let mut blocked = Vec::new();
+        {
+            let st = self.lock();
+            let Some(ids) = st.by_user.get(&(namespace.to_string(), user.to_string())) else {
+                return reached;
             };
-            match conn.tx.try_send(Outgoing::Text(frame.to_string())) {
-                Ok(()) => reached.push(id.clone()),
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    metrics::WS_OVERFLOW_CLOSED.inc();
-                    tracing::warn!(connection = %id, user, "send queue overflow; closing");
-                    conn.close.close(CLOSE_OVERFLOW, "send queue overflow");
+            for id in ids {
+                let Some(conn) = st.conns.get(id) else {
+                    continue;
+                };
+                if conn.close.is_closed() {
+                    continue;
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                match conn.tx.try_send(Outgoing::Text(frame.to_string())) {
+                    Ok(()) => reached.push(id.clone()),
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        blocked.push((id.clone(), conn.tx.clone(), conn.close.clone()))
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        let deadline = tokio::time::Instant::now() + OVERFLOW_GRACE;
+        for (id, tx, close) in blocked {
+            let frame = Outgoing::Text(frame.to_string());
+            match tokio::time::timeout_at(deadline, tx.send(frame)).await {
+                Ok(Ok(())) => reached.push(id),
+                Ok(Err(_)) => {}
+                Err(_) => overflow(&id, &close),
             }
         }
         reached
@@ -244,8 +277,7 @@ impl Registry {
         if let Some(conn) = st.conns.get(id) {
             if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(Outgoing::Text(frame))
             {
-                metrics::WS_OVERFLOW_CLOSED.inc();
-                conn.close.close(CLOSE_OVERFLOW, "send queue overflow");
+                overflow(id, &conn.close);
             }
         }
     }

@@ -84,7 +84,9 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
                 .map_err(|e| super::rpc::ForwardError::Failed(e.to_string())),
         ),
         RpcBody::Gateway(req) => match cluster.registry() {
-            Some(registry) => RpcResponse::Gateway(crate::gateway::peer::handle(registry, req)),
+            Some(registry) => {
+                RpcResponse::Gateway(crate::gateway::peer::handle(registry, req).await)
+            }
             None => RpcResponse::Refused("gateway not started".into()),
         },
     }
