@@ -46,7 +46,7 @@ pub static HTTP_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
 pub static APPLY_BATCH: LazyLock<Histogram> = LazyLock::new(|| {
     register(
         Histogram::with_opts(
-            HistogramOpts::new("chat_apply_batch_entries", "Log entries per apply batch")
+            HistogramOpts::new("chat_apply_batch_entries", "Writes per apply batch")
                 .buckets(prometheus::exponential_buckets(1.0, 2.0, 12).expect("valid")),
         )
         .expect("valid metric"),

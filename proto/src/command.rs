@@ -20,6 +20,9 @@ use crate::records::{
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LogEntry {
     V1(EntryV1),
+    /// Several writes proposed together by the leader (group commit): one log entry, one
+    /// fsync, one reply per write ([`Reply::Many`]).
+    Batch(Vec<EntryV1>),
 }
 
 impl LogEntry {
@@ -27,21 +30,18 @@ impl LogEntry {
         LogEntry::V1(EntryV1 { meta, cmd })
     }
 
-    pub fn meta(&self) -> &EntryMeta {
+    /// The writes this entry carries, in order.
+    pub fn parts(&self) -> &[EntryV1] {
         match self {
-            LogEntry::V1(e) => &e.meta,
+            LogEntry::V1(e) => std::slice::from_ref(e),
+            LogEntry::Batch(v) => v,
         }
     }
 
-    pub fn meta_mut(&mut self) -> &mut EntryMeta {
+    pub fn parts_mut(&mut self) -> &mut [EntryV1] {
         match self {
-            LogEntry::V1(e) => &mut e.meta,
-        }
-    }
-
-    pub fn cmd(&self) -> &Command {
-        match self {
-            LogEntry::V1(e) => &e.cmd,
+            LogEntry::V1(e) => std::slice::from_mut(e),
+            LogEntry::Batch(v) => v,
         }
     }
 
@@ -270,6 +270,8 @@ impl Command {
 pub enum Reply {
     Ok(Outcome),
     Rejected(ChatError),
+    /// The replies of a [`LogEntry::Batch`], in order.
+    Many(Vec<Reply>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,6 +313,9 @@ mod tests {
             },
         );
         assert_eq!(LogEntry::decode(&e.encode()).unwrap(), e);
+        let batch = LogEntry::Batch(vec![e.parts()[0].clone(), e.parts()[0].clone()]);
+        assert_eq!(LogEntry::decode(&batch.encode()).unwrap(), batch);
+        assert_eq!(batch.parts().len(), 2);
     }
 
     /// A V1 entry as written by the first release; every later release must still decode it.

@@ -4,7 +4,9 @@
 //! rejections are [`Reply::Rejected`]; only storage failures are errors. The caller puts the
 //! writes of a whole batch, with `last_applied`, into one `WriteBatch`.
 
-use proto::command::{Actor, Command, EntryMeta, LogEntry, Outcome, PasswordChange, Reply};
+use proto::command::{
+    Actor, Command, EntryMeta, EntryV1, LogEntry, Outcome, PasswordChange, Reply,
+};
 use proto::event::{Envelope, Event, ENVELOPE_VERSION};
 use proto::records::{
     CategoryMasterRecord, CurrentMasterRecord, FirebaseTokenRecord, GatewayNamespaceRecord,
@@ -24,17 +26,33 @@ pub const INTERNAL_DEDUP_TTL_MS: i64 = 10 * 60 * 1000;
 
 type Applied = Result<Reply, StoreError>;
 
-/// Applies the entry at log `index`, answering a retried write (same duplication avoider) with
-/// its first reply, and writes the events it emitted to the outbox.
+/// Applies the entry at log `index`: one write, or a batch of them (then the reply is
+/// [`Reply::Many`]).
 pub fn apply_entry(txn: &mut Txn, index: u64, entry: &LogEntry) -> Applied {
-    let meta = entry.meta();
+    txn.start_entry(index);
+    match entry {
+        LogEntry::V1(e) => apply_write(txn, index, e),
+        LogEntry::Batch(parts) => {
+            let mut replies = Vec::with_capacity(parts.len());
+            for e in parts {
+                replies.push(apply_write(txn, index, e)?);
+            }
+            Ok(Reply::Many(replies))
+        }
+    }
+}
+
+/// Applies one write, answering a retried write (same duplication avoider) with its first
+/// reply, and writes the events it emitted to the outbox.
+fn apply_write(txn: &mut Txn, index: u64, entry: &EntryV1) -> Applied {
+    let meta = &entry.meta;
     let dedup_key = meta.dedup.as_ref().map(|key| keys::token(txn.group, key));
     if let Some(k) = &dedup_key {
         if let Some((_, reply)) = txn.get::<(i64, Reply)>(cf::DEDUP, k)? {
             return Ok(reply);
         }
     }
-    let reply = apply_command(txn, meta, entry.cmd())?;
+    let reply = apply_command(txn, meta, &entry.cmd)?;
     if let Some(k) = dedup_key {
         txn.put(cf::DEDUP, k, &(meta.now_ms, reply.clone()));
     }
@@ -44,8 +62,8 @@ pub fn apply_entry(txn: &mut Txn, index: u64, entry: &LogEntry) -> Applied {
 
 fn write_outbox(txn: &mut Txn, index: u64, at: i64) {
     let g = txn.group;
-    for (seq, (namespace_name, room_name, event)) in txn.take_events().into_iter().enumerate() {
-        let seq = seq as u32;
+    for (namespace_name, room_name, event) in txn.take_events() {
+        let seq = txn.next_outbox_seq();
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
             id: format!("{g}-{index}-{seq}"),

@@ -52,14 +52,14 @@ impl Fixture {
     fn ok(&mut self, cmd: Command) -> Outcome {
         match self.run(cmd) {
             Reply::Ok(o) => o,
-            Reply::Rejected(e) => panic!("unexpected rejection {e:?}"),
+            other => panic!("unexpected reply {other:?}"),
         }
     }
 
     fn rejected(&mut self, cmd: Command) -> ChatError {
         match self.run(cmd) {
             Reply::Rejected(e) => e,
-            Reply::Ok(o) => panic!("unexpected success {o:?}"),
+            other => panic!("unexpected reply {other:?}"),
         }
     }
 }
@@ -462,4 +462,51 @@ fn latest_messages_page_newest_first_exactly_once() {
     assert!(v
         .latest_messages("ns", "r", None, None, Some("zz"), 10)
         .is_err());
+}
+
+#[test]
+fn a_batch_entry_applies_each_write_with_its_own_reply_and_events() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    let part = |name: &str, dedup: Option<&str>| proto::command::EntryV1 {
+        meta: EntryMeta {
+            now_ms: 5,
+            dedup: dedup.map(String::from),
+        },
+        cmd: post("r", name, Actor::Backend(Some("u".into())), "u", 0),
+    };
+    let batch = LogEntry::Batch(vec![
+        part("b1", Some("p:k1")),
+        part("b2", None),
+        part("b1", Some("p:k1")), // a retry inside the same batch: the first reply again
+        part("b3", None),
+    ]);
+    let mut txn = Txn::new(&f.store, 0);
+    let reply = apply_entry(&mut txn, 77, &batch).unwrap();
+    f.store.db.write(txn.into_batch()).unwrap();
+    let Reply::Many(replies) = reply else {
+        panic!("a batch answers Many")
+    };
+    assert_eq!(replies.len(), 4);
+    assert_eq!(
+        replies[0], replies[2],
+        "same duplication avoider, same reply"
+    );
+    let v = f.view();
+    assert_eq!(
+        v.messages_from("ns", "r", 0, None, None, 10).unwrap().len(),
+        3
+    );
+    let outbox = v.outbox_after(None, 100).unwrap();
+    let seqs: Vec<(u64, u32)> = outbox
+        .iter()
+        .filter(|(i, _, _)| *i == 77)
+        .map(|(i, s, _)| (*i, *s))
+        .collect();
+    assert_eq!(
+        seqs,
+        vec![(77, 0), (77, 1), (77, 2)],
+        "one event per new post, distinct seqs"
+    );
 }

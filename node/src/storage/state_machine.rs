@@ -190,8 +190,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut txn = Txn::new(&self.store, g);
         let mut replies = Vec::new();
         let mut last = None;
+        let mut writes = 0usize;
         for entry in entries {
             last = Some(entry.log_id);
+            writes += match &entry.payload {
+                EntryPayload::Normal(e) => e.parts().len(),
+                _ => 1,
+            };
             let reply = match entry.payload {
                 EntryPayload::Blank => Reply::Ok(Outcome::None),
                 EntryPayload::Normal(ref e) => {
@@ -208,7 +213,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if last.is_some() {
             txn.put(cf::SM_META, keys::meta(g, LAST_APPLIED), &last);
         }
-        crate::metrics::APPLY_BATCH.observe(replies.len() as f64);
+        crate::metrics::APPLY_BATCH.observe(writes as f64);
         self.store.db.write(txn.into_batch()).map_err(sm_err)?;
         Ok(replies)
     }

@@ -17,6 +17,8 @@ pub struct Txn<'a> {
     writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
     /// Events emitted by the entry being applied: (namespace, room, event).
     events: Vec<(String, Option<String>, Event)>,
+    /// Next outbox sequence number within the current log entry.
+    outbox_seq: u32,
 }
 
 impl<'a> Txn<'a> {
@@ -26,6 +28,7 @@ impl<'a> Txn<'a> {
             group,
             writes: BTreeMap::new(),
             events: Vec::new(),
+            outbox_seq: 0,
         }
     }
 
@@ -106,6 +109,17 @@ impl<'a> Txn<'a> {
     pub fn emit(&mut self, namespace: &str, room: Option<&str>, event: Event) {
         self.events
             .push((namespace.to_string(), room.map(str::to_string), event));
+    }
+
+    /// Starts a new log entry: outbox sequence numbers restart at 0.
+    pub fn start_entry(&mut self, _index: u64) {
+        self.outbox_seq = 0;
+    }
+
+    pub fn next_outbox_seq(&mut self) -> u32 {
+        let seq = self.outbox_seq;
+        self.outbox_seq += 1;
+        seq
     }
 
     pub fn take_events(&mut self) -> Vec<(String, Option<String>, Event)> {

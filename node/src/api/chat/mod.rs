@@ -25,6 +25,9 @@ pub async fn write(app: &App, req: &Req, cmd: Command) -> Result<Outcome, ApiErr
     match app.cluster.write(cmd, req.dedup_key()).await? {
         Reply::Ok(o) => Ok(o),
         Reply::Rejected(e) => Err(e.into()),
+        Reply::Many(_) => Err(ApiError::Internal(
+            "a batch reply reached a single write".into(),
+        )),
     }
 }
 
