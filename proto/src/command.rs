@@ -19,7 +19,7 @@ use crate::records::{
 /// A replicated log entry, tagged with its format version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum LogEntry {
-    V1(EntryV1),
+    V1(Box<EntryV1>),
     /// Several writes proposed together by the leader (group commit): one log entry, one
     /// fsync, one reply per write ([`Reply::Many`]).
     Batch(Vec<EntryV1>),
@@ -27,20 +27,20 @@ pub enum LogEntry {
 
 impl LogEntry {
     pub fn new(meta: EntryMeta, cmd: Command) -> Self {
-        LogEntry::V1(EntryV1 { meta, cmd })
+        LogEntry::V1(Box::new(EntryV1 { meta, cmd }))
     }
 
     /// The writes this entry carries, in order.
     pub fn parts(&self) -> &[EntryV1] {
         match self {
-            LogEntry::V1(e) => std::slice::from_ref(e),
+            LogEntry::V1(e) => std::slice::from_ref(e.as_ref()),
             LogEntry::Batch(v) => v,
         }
     }
 
     pub fn parts_mut(&mut self) -> &mut [EntryV1] {
         match self {
-            LogEntry::V1(e) => std::slice::from_mut(e),
+            LogEntry::V1(e) => std::slice::from_mut(e.as_mut()),
             LogEntry::Batch(v) => v,
         }
     }

@@ -108,7 +108,7 @@ async fn run_proposer(raft: Raft, last_stamp: Arc<AtomicI64>, mut rx: mpsc::Rece
             waiters.push(p.tx);
         }
         let entry = if parts.len() == 1 {
-            LogEntry::V1(parts.pop().expect("one part"))
+            LogEntry::V1(Box::new(parts.pop().expect("one part")))
         } else {
             LogEntry::Batch(parts)
         };
