@@ -1,0 +1,231 @@
+//! The GS2 REST calls the generator needs: project login, setup (namespaces, rooms,
+//! subscriptions), and the hot-path post (`postByUserId`), sent as plain JSON over keep-alive
+//! connections with the GS2 headers (`X-GS2-CLIENT-ID`, `Authorization: Bearer`).
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use futures::{stream, StreamExt};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::time::Duration;
+
+/// A reqwest client tuned for load: unlimited idle keep-alive connections, no Nagle.
+pub fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(usize::MAX)
+        .pool_idle_timeout(Duration::from_secs(300))
+        .tcp_nodelay(true)
+        .build()
+        .expect("build reqwest client")
+}
+
+/// A project-authenticated client bound to one node's API address.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    client_id: String,
+    token: String,
+}
+
+impl Api {
+    /// `POST /identifier/projectToken/login`.
+    pub async fn login(base: &str, client_id: &str, client_secret: &str) -> Result<Api> {
+        let http = http_client(Duration::from_secs(30));
+        let base = base.trim_end_matches('/').to_owned();
+        let r = http
+            .post(format!("{base}/identifier/projectToken/login"))
+            .json(&json!({"client_id": client_id, "client_secret": client_secret}))
+            .send()
+            .await
+            .with_context(|| format!("project login on {base}"))?;
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        if status != 200 {
+            bail!("project login on {base} -> {status}: {body}");
+        }
+        let token = body["access_token"]
+            .as_str()
+            .with_context(|| format!("no access_token in {body}"))?
+            .to_owned();
+        Ok(Api {
+            http,
+            base,
+            client_id: client_id.to_owned(),
+            token,
+        })
+    }
+
+    /// The same credentials against another node.
+    pub fn at(&self, base: &str) -> Api {
+        Api {
+            base: base.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// The same client with another overall request timeout (a new connection pool).
+    pub fn with_timeout(&self, timeout: Duration) -> Api {
+        Api {
+            http: http_client(timeout),
+            ..self.clone()
+        }
+    }
+
+    /// The same client with its own connection pool.
+    pub fn fresh_pool(&self) -> Api {
+        self.with_timeout(Duration::from_secs(30))
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// A request with the GS2 project headers.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .header("X-GS2-CLIENT-ID", &self.client_id)
+            .header("Authorization", format!("Bearer {}", self.token))
+    }
+
+    /// A POST of pre-encoded JSON (the hot path: no re-encoding per request).
+    pub fn post_bytes(&self, path: &str, body: Bytes) -> reqwest::RequestBuilder {
+        self.request(Method::POST, path)
+            .header("Content-Type", "application/json")
+            .body(body)
+    }
+
+    /// Sends `body` (plus `contextStack: null`, as the SDK does) and returns status and JSON.
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        let mut req = self.request(method.clone(), path);
+        if let Some(mut b) = body {
+            if let Some(o) = b.as_object_mut() {
+                o.entry("contextStack").or_insert(Value::Null);
+            }
+            req = req.json(&b);
+        }
+        let r = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {}{path}", self.base))?;
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, v))
+    }
+
+    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let (s, v) = self.send_json(method.clone(), path, body).await?;
+        if s != 200 {
+            bail!("{method} {}{path} -> {s}: {v}", self.base);
+        }
+        Ok(v)
+    }
+
+    pub async fn get_ok(&self, path: &str) -> Result<Value> {
+        self.ok(Method::GET, path, None).await
+    }
+
+    pub async fn post_ok(&self, path: &str, body: Value) -> Result<Value> {
+        self.ok(Method::POST, path, Some(body)).await
+    }
+}
+
+/// Creates gateway namespace `gw`; returns its GRN (`namespaceId`).
+pub async fn create_gateway_ns(api: &Api, gw: &str) -> Result<String> {
+    let v = api.post_ok("/gateway/", json!({"name": gw})).await?;
+    v["item"]["namespaceId"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("no namespaceId in {v}"))
+}
+
+/// Creates chat namespace `ns`, pushing posts to the gateway namespace `gw_grn` if given.
+pub async fn create_chat_ns(api: &Api, ns: &str, gw_grn: Option<&str>) -> Result<()> {
+    let mut body = json!({"name": ns, "allowCreateRoom": true});
+    if let Some(grn) = gw_grn {
+        body["postNotification"] = json!({"gatewayNamespaceId": grn, "enable": "Enabled"});
+    }
+    api.post_ok("/chat/", body).await.map(|_| ())
+}
+
+/// createRoomFromBackend.
+pub async fn create_room(api: &Api, ns: &str, room: &str) -> Result<()> {
+    api.post_ok(
+        &format!("/chat/{ns}/room"),
+        json!({"name": room, "userId": "owner"}),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// subscribeByUserId to every category.
+pub async fn subscribe(api: &Api, ns: &str, room: &str, user: &str) -> Result<()> {
+    api.post_ok(
+        &format!("/chat/{ns}/user/{user}/room/{room}/subscribe"),
+        json!({"notificationTypes": []}),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// The path of postByUserId.
+pub fn post_path(ns: &str, room: &str, user: &str) -> String {
+    format!("/chat/{ns}/room/{room}/message/user/{user}")
+}
+
+/// The JSON body of every post: category 0 and `metadata` of the configured size.
+pub fn post_body(metadata: &str) -> Bytes {
+    Bytes::from(
+        serde_json::to_vec(&json!({"category": 0, "metadata": metadata, "contextStack": null}))
+            .expect("encode"),
+    )
+}
+
+/// Creates namespace `ns` (optionally wired to gateway namespace `gw`) and `rooms` rooms named
+/// `room-<i>`. Returns the room names.
+pub async fn setup_rooms(
+    api: &Api,
+    ns: &str,
+    gw: Option<&str>,
+    rooms: usize,
+) -> Result<Vec<String>> {
+    let grn = match gw {
+        Some(g) => Some(create_gateway_ns(api, g).await?),
+        None => None,
+    };
+    create_chat_ns(api, ns, grn.as_deref()).await?;
+    let names: Vec<String> = (0..rooms).map(|i| format!("room-{i}")).collect();
+    concurrently(names.clone(), 16, |r| {
+        let api = api.clone();
+        let ns = ns.to_owned();
+        async move { create_room(&api, &ns, &r).await }
+    })
+    .await?;
+    Ok(names)
+}
+
+/// Runs `f` over `items`, at most `limit` at once; fails with the first error.
+pub async fn concurrently<T, F, Fut, R>(items: Vec<T>, limit: usize, f: F) -> Result<Vec<R>>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Result<R>>,
+{
+    let results: Vec<Result<R>> = stream::iter(items.into_iter().map(f))
+        .buffered(limit.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
