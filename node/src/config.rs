@@ -55,6 +55,13 @@ pub struct Args {
     /// Build a snapshot after this many log entries since the last one. Default: 10000
     #[arg(long, env = "CHAT_SNAPSHOT_THRESHOLD")]
     pub snapshot_threshold: Option<u64>,
+    /// Raft heartbeat interval in ms. Default: 100
+    #[arg(long, env = "CHAT_HEARTBEAT_MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Minimum Raft election timeout in ms (the maximum is twice this). A lost leader is
+    /// replaced about one to two timeouts after its last heartbeat. Default: 500
+    #[arg(long, env = "CHAT_ELECTION_TIMEOUT_MS")]
+    pub election_timeout_ms: Option<u64>,
     /// Base URL clients use to reach this node (upload and download URLs). Default: http://<api-addr>
     #[arg(long, env = "CHAT_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -143,6 +150,8 @@ struct FileConfig {
     join: Option<bool>,
     initial_members: Option<String>,
     snapshot_threshold: Option<u64>,
+    heartbeat_ms: Option<u64>,
+    election_timeout_ms: Option<u64>,
     public_url: Option<String>,
     region: Option<String>,
     owner_id: Option<String>,
@@ -185,6 +194,8 @@ pub struct Config {
     pub generated_credentials: bool,
     pub bootstrap: Bootstrap,
     pub snapshot_threshold: u64,
+    pub heartbeat_ms: u64,
+    pub election_timeout_ms: u64,
     pub public_url: Option<String>,
     pub region: String,
     pub owner_id: String,
@@ -385,7 +396,20 @@ impl Config {
                 "restoring seeds a new single-node cluster: do not combine with --join or --initial-members",
             ));
         }
+        let heartbeat_ms = args.heartbeat_ms.or(file.heartbeat_ms).unwrap_or(100);
+        let election_timeout_ms = args
+            .election_timeout_ms
+            .or(file.election_timeout_ms)
+            .unwrap_or(500);
+        if heartbeat_ms == 0 || election_timeout_ms < 3 * heartbeat_ms {
+            return Err(invalid(
+                "election_timeout_ms",
+                "must be at least three heartbeats (and the heartbeat at least 1 ms)",
+            ));
+        }
         Ok(Config {
+            heartbeat_ms,
+            election_timeout_ms,
             restore_from: args.restore_from,
             dial_overrides,
             nats,

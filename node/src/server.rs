@@ -57,9 +57,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let raft_config = openraft::Config {
         cluster_name: "chat".into(),
-        heartbeat_interval: 150,
-        election_timeout_min: 800,
-        election_timeout_max: 1600,
+        heartbeat_interval: config.heartbeat_ms,
+        election_timeout_min: config.election_timeout_ms,
+        election_timeout_max: 2 * config.election_timeout_ms,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
         max_in_snapshot_log_to_keep: (config.snapshot_threshold / 2).min(1000),
         ..Default::default()
