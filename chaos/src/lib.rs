@@ -1,0 +1,39 @@
+//! `chaos`: a seeded fault-injection harness that tries hard to make a `chat-node`
+//! cluster lose, duplicate, reorder or misdeliver something, and says so when it does.
+//!
+//! Owns: running N real `chat-node` processes and `nats-server` on loopback with every
+//! node→node and node→NATS link behind a proxy it controls, injecting a seeded schedule of
+//! faults while clients post, read, subscribe and listen over WebSocket, then checking
+//! what the clients saw against what every replica stores.
+//! Does not own: the server (it only talks to it through its public API, the admin API
+//! and signals).
+//!
+//! Layout:
+//! - [`run`]: one scenario, phase by phase.
+//! - [`proxy`]: controllable TCP proxies (pass, black-hole, refuse, delay, cut).
+//! - [`process`]: the child processes (spawn, SIGKILL, SIGTERM, SIGSTOP/SIGCONT, logs).
+//! - [`cluster`]: addresses, proxies, membership, leader lookup, health and convergence.
+//! - [`nemesis`]: the fault kinds and their seeded schedule.
+//! - [`workload`]: posters, readers, subscription changes, WebSocket listeners.
+//! - [`client`], [`ws`]: the GS2 REST and WebSocket protocol as the clients speak it.
+//! - [`history`]: what the clients and the nemesis observed.
+//! - [`checker`]: one invariant per file.
+//! - [`report`]: the human summary and the JSON report.
+//!
+//! Reproducibility: the seed fixes the fault order, timing and target choices, the
+//! workload's rooms, categories and pacing; what the cluster does in response (who wins
+//! an election, how long a restart takes) still varies, so a failing seed is a strong
+//! starting point rather than an exact replay. Every report carries its seed and the
+//! command that reruns it.
+
+pub mod checker;
+pub mod client;
+pub mod cluster;
+pub mod history;
+pub mod nemesis;
+pub mod process;
+pub mod proxy;
+pub mod report;
+pub mod run;
+pub mod workload;
+pub mod ws;
