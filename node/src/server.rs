@@ -62,6 +62,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         election_timeout_max: 2 * config.election_timeout_ms,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
         max_in_snapshot_log_to_keep: (config.snapshot_threshold / 2).min(1000),
+        // Snapshots travel in 1 MiB chunks; each chunk may take its time on a slow disk.
+        snapshot_max_chunk_size: 1024 * 1024,
+        install_snapshot_timeout: 10_000,
         ..Default::default()
     }
     .validate()?;

@@ -58,6 +58,8 @@ struct Inner {
     registry: OnceLock<Arc<Registry>>,
     /// Writes waiting to be proposed by [`run_proposer`].
     proposals: mpsc::Sender<Proposal>,
+    /// Set while handing leadership over: new writes are refused as if not leader.
+    transferring: std::sync::atomic::AtomicBool,
 }
 
 /// One write waiting for the proposer, with where to send its reply.
@@ -193,6 +195,7 @@ impl Cluster {
                 pool,
                 registry: OnceLock::new(),
                 proposals,
+                transferring: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }
@@ -306,6 +309,9 @@ impl Cluster {
     /// being replicated are proposed together as one log entry (group commit: one append, one
     /// fsync, one apply batch); see [`run_proposer`].
     pub async fn propose_local(&self, entry: LogEntry) -> Result<Reply, ForwardError> {
+        if self.inner.transferring.load(Ordering::SeqCst) {
+            return Err(ForwardError::NotLeader { leader: None });
+        }
         let (tx, rx) = oneshot::channel();
         self.inner
             .proposals
@@ -556,15 +562,32 @@ impl Cluster {
             .get_node(&target)
             .map(|n| n.addr.clone())
             .ok_or_else(|| ForwardError::Failed(format!("node {target} unknown")))?;
+        // Stop taking writes (they are retried and reach the new leader), let the target catch
+        // up with the whole log, then stop heartbeats and ask it to run for leader: the old
+        // leader votes for it since its log is as long.
+        self.inner.transferring.store(true, Ordering::SeqCst);
+        let last = raft.metrics().borrow().last_log_index;
+        let _ = raft
+            .wait(Some(Duration::from_secs(3)))
+            .metrics(
+                |m| {
+                    m.replication
+                        .as_ref()
+                        .and_then(|r| r.get(&target).cloned().flatten())
+                        .map(|l| l.index)
+                        >= last
+                },
+                "transfer target caught up",
+            )
+            .await;
         raft.runtime_config().heartbeat(false);
-        let started = Instant::now();
         let mut result = Err(ForwardError::Failed(format!(
             "node {target} did not take leadership"
         )));
-        while started.elapsed() < Duration::from_secs(8) {
+        for _ in 0..2 {
             let _ = self.call_peer(&addr, RpcBody::Elect, FORWARD_TIMEOUT).await;
             let changed = raft
-                .wait(Some(Duration::from_millis(400)))
+                .wait(Some(Duration::from_secs(3)))
                 .metrics(
                     |m| m.current_leader.is_some_and(|l| l != me),
                     "leadership moved",
@@ -577,6 +600,7 @@ impl Cluster {
                 break;
             }
         }
+        self.inner.transferring.store(false, Ordering::SeqCst);
         raft.runtime_config().heartbeat(true);
         result
     }
