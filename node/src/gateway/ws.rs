@@ -39,10 +39,14 @@ async fn serve(app: App, socket: WebSocket) {
     let mut rx = handle.rx;
     let mut ctl_rx = handle.ctl_rx;
     let writer = tokio::spawn(async move {
+        // One close future for the connection's life, not one per frame (profiled: per-frame
+        // waits cost a mutex and a waker registration each).
+        let closed = close.wait();
+        tokio::pin!(closed);
         loop {
             let out = tokio::select! {
                 biased;
-                (code, reason) = close.wait() => {
+                (code, reason) = &mut closed => {
                     send_close(&mut sink, code, reason).await;
                     return;
                 }
@@ -59,7 +63,7 @@ async fn serve(app: App, socket: WebSocket) {
             // A peer that stops reading blocks the send: the close signal must still win.
             tokio::select! {
                 biased;
-                (code, reason) = close.wait() => {
+                (code, reason) = &mut closed => {
                     send_close(&mut sink, code, reason).await;
                     return;
                 }
@@ -72,9 +76,11 @@ async fn serve(app: App, socket: WebSocket) {
         }
     });
     let close = handle.close.clone();
+    let closed = close.wait();
+    tokio::pin!(closed);
     loop {
         let next = tokio::select! {
-            _ = close.wait() => break,
+            _ = &mut closed => break,
             next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
         };
         let msg = match next {
