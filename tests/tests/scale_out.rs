@@ -200,7 +200,51 @@ async fn leadership_transfer_and_sigterm_handoff_keep_writes_working() {
         "leadership moved away from node {leader}"
     );
 
-    // SIGTERM on the leader: it hands leadership over before stopping.
+    // SIGTERM on the leader while clients post: it pauses writes until the target holds the
+    // whole log, so the target wins the first election (regression: a lagging target used to
+    // lose repeated elections, pushing the term up by a dozen and stalling writes for seconds).
+    let c2 = cluster.node(new_leader).client().await.expect("login");
+    create_namespace(&c2, "handoff", json!({})).await;
+    create_room(&c2, "handoff", "r", "owner", json!({})).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let mut workers = Vec::new();
+    for w in 0..3 {
+        let id = cluster.others(new_leader)[w % 2];
+        let c = cluster.node(id).client().await.expect("login");
+        let (stop, acked, failures) = (stop.clone(), acked.clone(), failures.clone());
+        workers.push(tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(Ordering::SeqCst) {
+                i += 1;
+                let r = c
+                    .post("/chat/handoff/room/r/message/user/load")
+                    .json(json!({"category": 0, "metadata": format!("h{w}-{i}")}))
+                    .dup(&format!("handoff-{w}-{i}"))
+                    .timeout(Duration::from_secs(20))
+                    .try_send()
+                    .await;
+                match r {
+                    Ok(r) if r.status == 200 => acked.lock().unwrap().push(i),
+                    Ok(r) => failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("{} {}", r.status, r.text)),
+                    Err(e) => failures.lock().unwrap().push(format!("{e:#}")),
+                }
+            }
+        }));
+    }
+    wait_until(WAIT, "posts flowing before the SIGTERM", || async {
+        let n = acked.lock().unwrap().len();
+        if n >= 20 {
+            Ok(())
+        } else {
+            Err(format!("{n} acked"))
+        }
+    })
+    .await;
     let before = status_of(cluster.node(new_leader)).await["term"]
         .as_u64()
         .unwrap_or(0);
@@ -215,10 +259,109 @@ async fn leadership_transfer_and_sigterm_handoff_keep_writes_working() {
         }
     })
     .await;
+    let after_acked = acked.lock().unwrap().len();
+    wait_until(WAIT, "posts flowing after the SIGTERM", || async {
+        let n = acked.lock().unwrap().len();
+        if n >= after_acked + 20 {
+            Ok(())
+        } else {
+            Err(format!("{n} acked"))
+        }
+    })
+    .await;
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        w.await.expect("poster");
+    }
+    let failures = failures.lock().unwrap().clone();
+    assert!(
+        failures.is_empty(),
+        "posts failed across the handoff: {failures:#?}"
+    );
+    let term = status_of(cluster.node(survivor)).await["term"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        term <= before + 5,
+        "the handoff took an election or two, not a series (term {before} -> {term})"
+    );
     let log = std::fs::read_to_string(cluster.node(new_leader).log_path()).unwrap_or_default();
     assert!(
         log.contains("leadership handed over for shutdown"),
         "the stopping leader handed leadership over"
     );
     create_namespace(&cs, "after-handoff", json!({})).await;
+}
+
+/// Regression (found by the chaos harness): with openraft's default 200 ms install timeout, a
+/// snapshot of a few MB never finished installing in a debug build, so the new node was never
+/// promoted. A node joining a cluster that holds several MB now catches up and is promoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_joining_a_cluster_holding_megabytes_installs_the_snapshot() {
+    let cluster = Cluster::start_with(1, |id| NodeOpts::id(id).snapshot_threshold(Some(200)))
+        .await
+        .expect("start one node");
+    let c = cluster.node(1).client().await.expect("login");
+    create_namespace(&c, "big", json!({})).await;
+    create_room(&c, "big", "r", "owner", json!({})).await;
+    let metadata = "m".repeat(1000);
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let c = cluster.node(1).client().await.expect("login");
+        let metadata = metadata.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..500 {
+                let r = c
+                    .post("/chat/big/room/r/message/user/filler")
+                    .json(json!({"category": 0, "metadata": format!("{w}-{i}-{metadata}")}))
+                    .send()
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("filler");
+    }
+    cluster.trigger_snapshot(1).await.expect("snapshot");
+    let n2 = Node::start(NodeOpts::id(2).join().snapshot_threshold(Some(200)))
+        .await
+        .expect("start node 2");
+    cluster
+        .add_member(1, 2, &n2.raft_addr().to_string())
+        .await
+        .expect("node 2 catches up from a ~4 MB snapshot and is promoted");
+    let leader_applied = applied_index(&status_of(cluster.node(1)).await);
+    wait_until(WAIT, "node 2 to catch up", || async {
+        let st = status_of(&n2).await;
+        if applied_index(&st) >= leader_applied {
+            Ok(())
+        } else {
+            Err(st.to_string())
+        }
+    })
+    .await;
+    let log = std::fs::read_to_string(n2.log_path()).unwrap_or_default();
+    assert!(
+        log.contains("installed snapshot"),
+        "node 2 installed a snapshot"
+    );
+    let c2 = n2.client().await.expect("login on node 2");
+    let mut count = 0;
+    let mut start_at = 0i64;
+    loop {
+        let page = c2
+            .get("/chat/big/room/r/message/get")
+            .stale()
+            .query("userId", "reader")
+            .query("startAt", start_at)
+            .query("limit", 1000)
+            .send()
+            .await
+            .items();
+        let Some(last) = page.last() else { break };
+        start_at = last["createdAt"].as_i64().unwrap_or(0) + 1;
+        count += page.len();
+    }
+    assert_eq!(count, 4000, "node 2 holds every message");
 }

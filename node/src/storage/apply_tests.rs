@@ -510,3 +510,34 @@ fn a_batch_entry_applies_each_write_with_its_own_reply_and_events() {
         "one event per new post, distinct seqs"
     );
 }
+
+#[test]
+fn a_page_by_start_at_never_ends_inside_a_run_of_equal_created_at() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    let part = |name: &str| proto::command::EntryV1 {
+        meta: EntryMeta {
+            now_ms: 5_000,
+            dedup: None,
+        },
+        cmd: post("r", name, Actor::Backend(Some("u".into())), "u", 0),
+    };
+    let batch = LogEntry::Batch((0..5).map(|i| part(&format!("same{i}"))).collect());
+    let mut txn = Txn::new(&f.store, 0);
+    apply_entry(&mut txn, 90, &batch).unwrap();
+    f.store.db.write(txn.into_batch()).unwrap();
+    f.ok(post("r", "later", Actor::Backend(Some("u".into())), "u", 0));
+    let v = f.view();
+    let page = v.messages_from("ns", "r", 0, None, None, 2).unwrap();
+    assert_eq!(
+        page.len(),
+        5,
+        "the page extends to the end of the createdAt run"
+    );
+    let next = v
+        .messages_from("ns", "r", page[4].created_at + 1, None, None, 2)
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].name, "later");
+}

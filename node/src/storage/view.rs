@@ -145,6 +145,10 @@ impl View {
     }
 
     /// Messages of a room from `start_at` (ms) ascending; expired ones (before `cutoff`) hidden.
+    ///
+    /// Clients page with `startAt = last.createdAt + 1`, so a page never ends inside a run of
+    /// messages sharing one `createdAt` (writes committed together share their stamp): the page
+    /// is extended past `limit` to the end of that run.
     pub fn messages_from(
         &self,
         ns: &str,
@@ -157,14 +161,27 @@ impl View {
         let prefix = keys::message_room_prefix(self.group, ns, room);
         let from = start_at.max(cutoff.unwrap_or(0));
         let start = KeyBuf::new(self.group).s(ns).s(room).ts(from).build();
-        let (items, _) = self.page(
-            cf::MESSAGES,
-            &prefix,
-            Some(start),
-            limit,
-            |m: &MessageRecord| category.is_none_or(|c| m.category == c),
-        )?;
-        Ok(items)
+        let mut it = self.store.db.raw_iterator_cf(&self.store.cf(cf::MESSAGES));
+        it.seek(&start);
+        let mut out: Vec<MessageRecord> = Vec::new();
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let m: MessageRecord = decode(cf::MESSAGES, v)?;
+            if out.len() >= limit && out.last().is_some_and(|l| l.created_at != m.created_at) {
+                break;
+            }
+            if category.is_none_or(|c| m.category == c) {
+                out.push(m);
+            }
+            it.next();
+        }
+        it.status().map_err(StoreError::from)?;
+        Ok(out)
     }
 
     /// Newest messages first, paged by token; expired ones hidden.
