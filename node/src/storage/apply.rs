@@ -253,13 +253,12 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             metadata,
             checked_room_revision,
         } => {
-            let ns = load_or_reject!(
-                txn,
-                cf::NAMESPACES,
-                keys::namespace(g, namespace),
-                NamespaceRecord,
-                ChatError::not_found("namespace", "namespace")
-            );
+            if txn
+                .get_raw(cf::NAMESPACES, &keys::namespace(g, namespace))?
+                .is_none()
+            {
+                return rejected(ChatError::not_found("namespace", "namespace"));
+            }
             let r = load_or_reject!(
                 txn,
                 cf::ROOMS,
@@ -287,7 +286,6 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                     });
                 }
             }
-            let _ = ns;
             if txn
                 .get_raw(
                     cf::MESSAGE_NAMES,
