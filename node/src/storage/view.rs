@@ -196,17 +196,18 @@ impl View {
     ) -> Result<Page<MessageRecord>, ViewError> {
         let prefix = keys::message_room_prefix(self.group, ns, room);
         let before = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
+        let end = keys::prefix_end(&prefix);
         let mut it = self.store.db.raw_iterator_cf(&self.store.cf(cf::MESSAGES));
         match &before {
             Some(b) => it.seek_for_prev(b),
-            None => it.seek_for_prev(keys::prefix_end(&prefix)),
+            None => it.seek_for_prev(&end),
         }
         let mut out = Vec::new();
         while it.valid() {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
             };
-            if before.as_deref() == Some(k) || k >= keys::prefix_end(&prefix).as_slice() {
+            if before.as_deref() == Some(k) || k >= end.as_slice() {
                 it.prev();
                 continue;
             }
