@@ -17,6 +17,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// Posts in a loop until `stop`; records acknowledged message names and every failure.
 async fn poster(
     c: chat_tests::Client,
+    ns: &'static str,
     worker: usize,
     stop: Arc<AtomicBool>,
     acked: Arc<Mutex<Vec<String>>>,
@@ -26,9 +27,9 @@ async fn poster(
     while !stop.load(Ordering::SeqCst) {
         i += 1;
         let r = c
-            .post("/chat/scale/room/r/message/user/load")
+            .post(&format!("/chat/{ns}/room/r/message/user/load"))
             .json(json!({"category": 0, "metadata": format!("w{worker}-{i}")}))
-            .dup(&format!("scale-w{worker}-{i}"))
+            .dup(&format!("{ns}-w{worker}-{i}"))
             .timeout(Duration::from_secs(20))
             .try_send()
             .await;
@@ -71,6 +72,7 @@ async fn adding_two_nodes_and_removing_one_under_load_fails_no_request() {
             .expect("login");
         workers.push(tokio::spawn(poster(
             c,
+            "scale",
             w,
             stop.clone(),
             acked.clone(),
@@ -213,28 +215,14 @@ async fn leadership_transfer_and_sigterm_handoff_keep_writes_working() {
     for w in 0..3 {
         let id = cluster.others(new_leader)[w % 2];
         let c = cluster.node(id).client().await.expect("login");
-        let (stop, acked, failures) = (stop.clone(), acked.clone(), failures.clone());
-        workers.push(tokio::spawn(async move {
-            let mut i = 0;
-            while !stop.load(Ordering::SeqCst) {
-                i += 1;
-                let r = c
-                    .post("/chat/handoff/room/r/message/user/load")
-                    .json(json!({"category": 0, "metadata": format!("h{w}-{i}")}))
-                    .dup(&format!("handoff-{w}-{i}"))
-                    .timeout(Duration::from_secs(20))
-                    .try_send()
-                    .await;
-                match r {
-                    Ok(r) if r.status == 200 => acked.lock().unwrap().push(i),
-                    Ok(r) => failures
-                        .lock()
-                        .unwrap()
-                        .push(format!("{} {}", r.status, r.text)),
-                    Err(e) => failures.lock().unwrap().push(format!("{e:#}")),
-                }
-            }
-        }));
+        workers.push(tokio::spawn(poster(
+            c,
+            "handoff",
+            w,
+            stop.clone(),
+            acked.clone(),
+            failures.clone(),
+        )));
     }
     wait_until(WAIT, "posts flowing before the SIGTERM", || async {
         let n = acked.lock().unwrap().len();
