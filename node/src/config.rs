@@ -58,8 +58,8 @@ pub struct Args {
     /// Raft heartbeat interval in ms. Default: 100
     #[arg(long, env = "CHAT_HEARTBEAT_MS")]
     pub heartbeat_ms: Option<u64>,
-    /// Minimum Raft election timeout in ms (the maximum is twice this). A lost leader is
-    /// replaced about one to two timeouts after its last heartbeat. Default: 500
+    /// Minimum Raft election timeout in ms (the maximum, twice this, is the leader lease). A
+    /// crashed leader is replaced about one lease after its last heartbeat. Default: 300
     #[arg(long, env = "CHAT_ELECTION_TIMEOUT_MS")]
     pub election_timeout_ms: Option<u64>,
     /// Base URL clients use to reach this node (upload and download URLs). Default: http://<api-addr>
@@ -400,7 +400,7 @@ impl Config {
         let election_timeout_ms = args
             .election_timeout_ms
             .or(file.election_timeout_ms)
-            .unwrap_or(500);
+            .unwrap_or(300);
         if heartbeat_ms == 0 || election_timeout_ms < 3 * heartbeat_ms {
             return Err(invalid(
                 "election_timeout_ms",

@@ -80,7 +80,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         StateMachine::new(store.clone(), DEFAULT_GROUP, config.data_dir.clone()),
     )
     .await?;
-    let cluster = Cluster::new(raft.clone(), config.node_id, DEFAULT_GROUP, pool);
+    let cluster = Cluster::new(
+        raft.clone(),
+        config.node_id,
+        DEFAULT_GROUP,
+        pool,
+        Duration::from_millis(2 * config.election_timeout_ms),
+    );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let raft_task = tokio::spawn(raft_server::serve(

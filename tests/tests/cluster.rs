@@ -601,3 +601,56 @@ async fn adding_an_unreachable_node_does_not_take_writes_down() {
         .expect("write after adding an unreachable node (timed out: quorum lost?)");
     assert_eq!(w.status, 200, "{} -> {} {}", w.desc, w.status, w.text);
 }
+
+const WATCHDOG_LINE: &str = "leader's connection closed and it answers no ping";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_is_replaced_by_the_survivor_the_watchdog_picks() {
+    // Contract (raft/failover.rs): when the leader's process dies its connections close; the
+    // survivors confirm it is gone and exactly one of them, the one with the longest log,
+    // starts an election as soon as the leases allow, instead of waiting for a random timer.
+    let mut cluster = Cluster::start(3).await.expect("start 3-node cluster");
+    let leader = cluster.wait_leader().await;
+    let lc = client(&cluster, leader).await;
+    create_namespace(&lc, "watchdog", json!({})).await;
+    create_room(&lc, "watchdog", "r", "owner", json!({})).await;
+    let before = post_by_user(&lc, "watchdog", "r", "u", 0, "before the kill").await;
+
+    // A healthy cluster: no survivor ran the watchdog's election.
+    for id in cluster.others(leader) {
+        let log = std::fs::read_to_string(cluster.node(id).log_path()).unwrap_or_default();
+        assert!(
+            !log.contains(WATCHDOG_LINE),
+            "node {id} started an election while the leader was alive"
+        );
+    }
+
+    cluster.node_mut(leader).kill();
+    let new_leader = cluster.wait_leader().await;
+    assert_ne!(new_leader, leader);
+    let ran: Vec<u64> = cluster
+        .others(leader)
+        .into_iter()
+        .filter(|id| {
+            std::fs::read_to_string(cluster.node(*id).log_path())
+                .unwrap_or_default()
+                .contains(WATCHDOG_LINE)
+        })
+        .collect();
+    assert_eq!(
+        ran,
+        vec![new_leader],
+        "exactly one survivor ran the watchdog's election, and it won"
+    );
+
+    // The new leader takes writes and holds what was acknowledged before.
+    let nc = client(&cluster, new_leader).await;
+    let after = post_by_user(&nc, "watchdog", "r", "u", 0, "after the kill").await;
+    let got: BTreeSet<String> = names(&all_messages(&nc, "watchdog", "r").await)
+        .into_iter()
+        .collect();
+    let want: BTreeSet<String> = [str_of(&before, "name"), str_of(&after, "name")]
+        .into_iter()
+        .collect();
+    assert_eq!(got, want);
+}

@@ -13,6 +13,7 @@ use openraft::{ChangeMembers, ServerState};
 use proto::command::{Command, EntryMeta, LogEntry, Reply};
 use serde::Serialize;
 
+use super::failover::LeaderWatch;
 use super::network::{NetError, PeerPool};
 use super::rpc::{ForwardError, RpcBody, RpcResponse};
 use super::{Node, NodeId, Raft};
@@ -60,6 +61,7 @@ struct Inner {
     proposals: mpsc::Sender<Proposal>,
     /// Set while handing leadership over: new writes are refused as if not leader.
     transferring: std::sync::atomic::AtomicBool,
+    watch: LeaderWatch,
 }
 
 /// One write waiting for the proposer, with where to send its reply.
@@ -183,7 +185,8 @@ pub fn now_ms() -> i64 {
 
 impl Cluster {
     /// Must be called inside a tokio runtime: it starts the proposer task.
-    pub fn new(raft: Raft, node_id: NodeId, group: u32, pool: PeerPool) -> Self {
+    /// `lease` is openraft's leader lease (the maximum election timeout).
+    pub fn new(raft: Raft, node_id: NodeId, group: u32, pool: PeerPool, lease: Duration) -> Self {
         let (proposals, rx) = mpsc::channel(8 * MAX_BATCH);
         let last_stamp = Arc::new(AtomicI64::new(0));
         tokio::spawn(run_proposer(raft.clone(), last_stamp, rx));
@@ -196,12 +199,17 @@ impl Cluster {
                 registry: OnceLock::new(),
                 proposals,
                 transferring: std::sync::atomic::AtomicBool::new(false),
+                watch: LeaderWatch::new(lease),
             }),
         }
     }
 
     pub fn raft(&self) -> &Raft {
         &self.inner.raft
+    }
+
+    pub fn watch(&self) -> &LeaderWatch {
+        &self.inner.watch
     }
 
     pub fn group(&self) -> u32 {

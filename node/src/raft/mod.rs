@@ -6,6 +6,7 @@
 //! - [`server`]: the Raft port's listener.
 //! - [`cluster`]: leader forwarding, read-index, membership changes: the one place that knows
 //!   who the leader is.
+//! - [`failover`]: replaces a crashed leader as soon as its connections close.
 //!
 //! See DESIGN.md for the decisions.
 
@@ -13,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod cluster;
+pub mod failover;
 pub mod network;
 pub mod rpc;
 pub mod server;

@@ -9,6 +9,7 @@ use openraft::raft::{
 use proto::command::{LogEntry, Reply};
 use serde::{Deserialize, Serialize};
 
+use super::failover::LeaderProbe;
 use super::{NodeId, TypeConfig};
 use crate::gateway::peer::{GatewayRequest, GatewayResponse};
 
@@ -48,6 +49,12 @@ pub enum RpcBody {
     TransferLeader {
         to: Option<NodeId>,
     },
+    /// Liveness check (answered with `Admin(Ok(()))`).
+    Ping,
+    /// A survivor asks for this node's log position after losing `leader` (see `failover`).
+    LeaderLost {
+        leader: NodeId,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,6 +68,7 @@ pub enum RpcResponse {
     ReadIndex(Result<u64, ForwardError>),
     Admin(Result<(), ForwardError>),
     Gateway(GatewayResponse),
+    LeaderProbe(LeaderProbe),
     /// The request could not be handled at all (unknown group or version).
     Refused(String),
 }

@@ -8,6 +8,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
 
 use super::cluster::Cluster;
+use super::failover;
 use super::network::codec;
 use super::rpc::{self, RpcBody, RpcRequest, RpcResponse, RPC_VERSION};
 
@@ -33,12 +34,14 @@ pub async fn serve(
 async fn connection(stream: TcpStream, peer: SocketAddr, cluster: Cluster) {
     let _ = stream.set_nodelay(true);
     let mut framed = Framed::new(stream, codec());
+    // The leader whose appends this connection carried: its closing may mean the leader died.
+    let mut appends_from = None;
     while let Some(frame) = framed.next().await {
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "raft connection read failed");
-                return;
+                break;
             }
         };
         let resp = match rpc::decode::<RpcRequest>(&frame) {
@@ -48,13 +51,24 @@ async fn connection(stream: TcpStream, peer: SocketAddr, cluster: Cluster) {
             Ok(req) if req.group != cluster.group() => {
                 RpcResponse::Refused(format!("unknown raft group {}", req.group))
             }
-            Ok(req) => handle(&cluster, req.body).await,
+            Ok(req) => {
+                if let RpcBody::AppendEntries(a) = &req.body {
+                    if let Some(leader) = a.vote.leader_id().voted_for() {
+                        cluster.watch().note_append(leader);
+                        appends_from = Some(leader);
+                    }
+                }
+                handle(&cluster, req.body).await
+            }
             Err(e) => RpcResponse::Refused(format!("undecodable frame: {e}")),
         };
         if let Err(e) = framed.send(Bytes::from(rpc::encode(&resp))).await {
             tracing::debug!(%peer, error = %e, "raft connection write failed");
-            return;
+            break;
         }
+    }
+    if let Some(leader) = appends_from {
+        failover::leader_link_lost(&cluster, leader);
     }
 }
 
@@ -83,6 +97,10 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
                 .await
                 .map_err(|e| super::rpc::ForwardError::Failed(e.to_string())),
         ),
+        RpcBody::Ping => RpcResponse::Admin(Ok(())),
+        RpcBody::LeaderLost { leader } => {
+            RpcResponse::LeaderProbe(failover::answer_probe(cluster, leader))
+        }
         RpcBody::Gateway(req) => match cluster.registry() {
             Some(registry) => {
                 RpcResponse::Gateway(crate::gateway::peer::handle(registry, req).await)
