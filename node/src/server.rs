@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
 use crate::api::{self, App, AppState};
@@ -28,6 +29,8 @@ use crate::storage::state_machine::StateMachine;
 use crate::storage::{Store, View};
 
 /// How often the leader proposes the retention sweep.
+/// Responses smaller than this are sent uncompressed even to `Accept-Encoding: gzip`.
+const RESPONSE_GZIP_MIN_BYTES: u16 = 1024;
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -170,7 +173,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .route("/admin/cluster/leader", post(api::admin::transfer_leader))
         .route("/admin/cluster/backup", get(api::admin::backup))
         .fallback(api::http::gs2)
-        .layer(CompressionLayer::new())
+        // Small responses (a posted message is ~400 bytes) gain little from gzip and cost a
+        // compressor set-up each: only bodies above 1 KiB are compressed.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(SizeAbove::new(RESPONSE_GZIP_MIN_BYTES)),
+        ))
         .with_state(app);
     let handoff_cluster = cluster.clone();
     let handoff_registry = registry_for_shutdown;

@@ -158,6 +158,22 @@ async fn encodings_context_stack_and_null_fields() {
     );
     let v: Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("plain JSON");
     assert!(v["items"].is_array());
+    // A small response (one namespace, well under 1 KiB) is sent plain even to gzip clients.
+    let r = raw
+        .get(format!("{url}padding-namespace-for-a-large-response-0/"))
+        .header("X-GS2-CLIENT-ID", "test-client")
+        .header("Authorization", &auth)
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await
+        .expect("GET one namespace with Accept-Encoding: gzip");
+    assert!(
+        r.headers().get("content-encoding").is_none(),
+        "a small response should not be compressed; headers: {:?}",
+        r.headers()
+    );
+    let v: Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("plain JSON");
+    assert_eq!(v["item"]["name"], "padding-namespace-for-a-large-response-0");
 
     // DELETE carries no body; parameters in the query.
     c.delete("/chat/sdk-style/room/r1")
