@@ -158,27 +158,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     announce(&config, api_addr, raft_addr);
 
-    let router = Router::new()
-        .route("/", get(crate::gateway::ws::upgrade))
-        .route("/healthz", get(api::admin::healthz))
-        .route("/readyz", get(api::admin::readyz))
-        .route("/metrics", get(api::admin::metrics))
-        .route("/admin/cluster", get(api::admin::status))
-        .route("/admin/cluster/nodes", post(api::admin::add_node))
-        .route(
-            "/admin/cluster/nodes/:node_id",
-            delete(api::admin::remove_node),
-        )
-        .route("/admin/cluster/snapshot", post(api::admin::snapshot))
-        .route("/admin/cluster/leader", post(api::admin::transfer_leader))
-        .route("/admin/cluster/backup", get(api::admin::backup))
-        .fallback(api::http::gs2)
-        // Small responses (a posted message is ~400 bytes) gain little from gzip and cost a
-        // compressor set-up each: only bodies above 1 KiB are compressed.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new().and(SizeAbove::new(RESPONSE_GZIP_MIN_BYTES)),
-        ))
-        .with_state(app);
+    let router =
+        Router::new()
+            .route("/", get(crate::gateway::ws::upgrade))
+            .route("/healthz", get(api::admin::healthz))
+            .route("/readyz", get(api::admin::readyz))
+            .route("/metrics", get(api::admin::metrics))
+            .route("/admin/cluster", get(api::admin::status))
+            .route("/admin/cluster/nodes", post(api::admin::add_node))
+            .route(
+                "/admin/cluster/nodes/:node_id",
+                delete(api::admin::remove_node),
+            )
+            .route("/admin/cluster/snapshot", post(api::admin::snapshot))
+            .route("/admin/cluster/leader", post(api::admin::transfer_leader))
+            .route("/admin/cluster/backup", get(api::admin::backup))
+            .fallback(api::http::gs2)
+            // Small responses (a posted message is ~400 bytes) gain little from gzip and cost a
+            // compressor set-up each: only bodies above 1 KiB are compressed.
+            .layer(CompressionLayer::new().compress_when(
+                DefaultPredicate::new().and(SizeAbove::new(RESPONSE_GZIP_MIN_BYTES)),
+            ))
+            .with_state(app);
     let handoff_cluster = cluster.clone();
     let handoff_registry = registry_for_shutdown;
     axum::serve(api_listener, router)

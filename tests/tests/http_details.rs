@@ -173,7 +173,10 @@ async fn encodings_context_stack_and_null_fields() {
         r.headers()
     );
     let v: Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("plain JSON");
-    assert_eq!(v["item"]["name"], "padding-namespace-for-a-large-response-0");
+    assert_eq!(
+        v["item"]["name"],
+        "padding-namespace-for-a-large-response-0"
+    );
 
     // DELETE carries no body; parameters in the query.
     c.delete("/chat/sdk-style/room/r1")

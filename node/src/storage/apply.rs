@@ -570,11 +570,9 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             ok(Outcome::Done)
         }
         Command::TrimOutbox { upto_index } => {
-            let prefix = KeyBuf::new(g).build();
+            let start = KeyBuf::new(g).build();
             let end = keys::outbox(g, upto_index.saturating_add(1), 0);
-            for (k, _) in txn.scan_until(cf::OUTBOX, &prefix, &end)? {
-                txn.delete(cf::OUTBOX, k);
-            }
+            txn.delete_range(cf::OUTBOX, start, end);
             ok(Outcome::Done)
         }
         Command::CreateGatewayNamespace { .. }

@@ -541,3 +541,53 @@ fn a_page_by_start_at_never_ends_inside_a_run_of_equal_created_at() {
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].name, "later");
 }
+
+#[test]
+fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    let write = |cmd: Command| proto::command::EntryV1 {
+        meta: EntryMeta {
+            now_ms: 9_000,
+            dedup: None,
+        },
+        cmd,
+    };
+    let poster = || Actor::Backend(Some("u".into()));
+    // Entry 100 posts twice; entry 101 posts, trims through 100, posts again.
+    let mut txn = Txn::new(&f.store, 0);
+    let first = LogEntry::Batch(vec![
+        write(post("r", "a", poster(), "u", 0)),
+        write(post("r", "b", poster(), "u", 0)),
+    ]);
+    apply_entry(&mut txn, 100, &first).unwrap();
+    f.store.db.write(txn.into_batch()).unwrap();
+    let mut txn = Txn::new(&f.store, 0);
+    let second = LogEntry::Batch(vec![
+        write(post("r", "c", poster(), "u", 0)),
+        write(Command::TrimOutbox { upto_index: 100 }),
+        write(post("r", "d", poster(), "u", 0)),
+    ]);
+    apply_entry(&mut txn, 101, &second).unwrap();
+    // Inside the batch, reads already see the trim.
+    assert!(txn
+        .scan(super::cf::OUTBOX, &super::keys::KeyBuf::new(0).build())
+        .unwrap()
+        .iter()
+        .all(|(k, _)| k > &super::keys::outbox(0, 100, u32::MAX)));
+    f.store.db.write(txn.into_batch()).unwrap();
+    let left: Vec<(u64, u32)> = f
+        .view()
+        .outbox_after(None, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(i, s, _)| (i, s))
+        .filter(|(i, _)| *i < 1_000) // the fixture's own entries use the clock as index
+        .collect();
+    assert_eq!(
+        left,
+        vec![(101, 0), (101, 1)],
+        "rows of entry 100 and earlier are gone; both posts of entry 101 stay"
+    );
+}

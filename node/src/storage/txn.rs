@@ -15,6 +15,9 @@ pub struct Txn<'a> {
     store: &'a Store,
     pub group: GroupId,
     writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+    /// Ranges deleted as a whole, `[start, end)`. Written to the batch before `writes`, which
+    /// only hold what was written after the range was deleted.
+    deleted_ranges: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
     /// Events emitted by the entry being applied: (namespace, room, event).
     events: Vec<(String, Option<String>, Event)>,
     /// Next outbox sequence number within the current log entry.
@@ -27,6 +30,7 @@ impl<'a> Txn<'a> {
             store,
             group,
             writes: BTreeMap::new(),
+            deleted_ranges: Vec::new(),
             events: Vec::new(),
             outbox_seq: 0,
         }
@@ -36,7 +40,30 @@ impl<'a> Txn<'a> {
         if let Some(v) = self.writes.get(&(cf, key.to_vec())) {
             return Ok(v.clone());
         }
+        if self.range_deleted(cf, key) {
+            return Ok(None);
+        }
         self.store.get_raw(cf, key)
+    }
+
+    fn range_deleted(&self, cf: &'static str, key: &[u8]) -> bool {
+        self.deleted_ranges
+            .iter()
+            .any(|(c, start, end)| *c == cf && key >= start.as_slice() && key < end.as_slice())
+    }
+
+    /// Deletes every key in `[start, end)` with one range tombstone (no per-key reads or
+    /// tombstones), including what this batch wrote there before.
+    pub fn delete_range(&mut self, cf: &'static str, start: Vec<u8>, end: Vec<u8>) {
+        let doomed: Vec<_> = self
+            .writes
+            .range((cf, start.clone())..(cf, end.clone()))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            self.writes.remove(&k);
+        }
+        self.deleted_ranges.push((cf, start, end));
     }
 
     pub fn get<T: DeserializeOwned>(
@@ -68,6 +95,7 @@ impl<'a> Txn<'a> {
             .store
             .scan(cf, prefix, None, usize::MAX)?
             .into_iter()
+            .filter(|(k, _)| !self.range_deleted(cf, k))
             .collect();
         for ((c, k), v) in self.writes.range((cf, prefix.to_vec())..) {
             if *c != cf || !k.starts_with(prefix) {
@@ -92,6 +120,7 @@ impl<'a> Txn<'a> {
             .store
             .scan_range(cf, prefix, end)?
             .into_iter()
+            .filter(|(k, _)| !self.range_deleted(cf, k))
             .collect();
         for ((c, k), v) in self.writes.range((cf, prefix.to_vec())..) {
             if *c != cf || k.as_slice() >= end {
@@ -128,6 +157,9 @@ impl<'a> Txn<'a> {
 
     pub fn into_batch(self) -> WriteBatch {
         let mut batch = WriteBatch::default();
+        for (cf, start, end) in &self.deleted_ranges {
+            batch.delete_range_cf(&self.store.cf(cf), start, end);
+        }
         for ((cf, key), value) in self.writes {
             let handle = self.store.cf(cf);
             match value {
