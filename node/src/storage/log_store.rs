@@ -11,9 +11,12 @@ use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{AnyError, Entry, LogId, OptionalSend, StorageError, StorageIOError, Vote};
 use rocksdb::{WriteBatch, WriteOptions};
 
+use std::sync::{Arc, Mutex};
+
 use super::cf;
 use super::db::{decode, encode, Store};
 use super::keys::{self, GroupId};
+use super::log_cache::{self, LogCache};
 use crate::raft::{NodeId, TypeConfig};
 
 const VOTE: &str = "vote";
@@ -24,6 +27,8 @@ const PURGED: &str = "last_purged";
 pub struct LogStore {
     store: Store,
     group: GroupId,
+    /// The newest entries, shared by the log and its readers (replication, apply).
+    cache: Arc<Mutex<LogCache>>,
 }
 
 type SResult<T> = Result<T, StorageError<NodeId>>;
@@ -36,7 +41,11 @@ fn io_err<E: std::error::Error + 'static>(
 
 impl LogStore {
     pub fn new(store: Store, group: GroupId) -> Self {
-        LogStore { store, group }
+        LogStore {
+            store,
+            group,
+            cache: Arc::new(Mutex::new(LogCache::new(log_cache::DEFAULT_CAPACITY_BYTES))),
+        }
     }
 
     fn meta_get<T: serde::de::DeserializeOwned>(&self, name: &str) -> SResult<Option<T>> {
@@ -94,6 +103,9 @@ impl RaftLogReader<TypeConfig> for LogStore {
         };
         if start >= end {
             return Ok(Vec::new());
+        }
+        if let Some(hit) = self.cache.lock().expect("log cache lock").get(start, end) {
+            return Ok(hit);
         }
         let rows = self
             .store
@@ -158,17 +170,24 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let handle = self.store.cf(cf::LOG);
         let mut batch = WriteBatch::default();
-        let mut n = 0u64;
+        let mut appended = Vec::new();
         for e in entries {
-            batch.put_cf(&handle, keys::log(self.group, e.log_id.index), encode(&e));
-            n += 1;
+            let bytes = encode(&e);
+            let size = bytes.len();
+            batch.put_cf(&handle, keys::log(self.group, e.log_id.index), bytes);
+            appended.push((e, size));
         }
         let mut opts = WriteOptions::default();
         opts.set_sync(true);
         let res = self.store.db.write_opt(batch, &opts);
-        crate::metrics::LOG_APPEND_BATCH.observe(n as f64);
+        crate::metrics::LOG_APPEND_BATCH.observe(appended.len() as f64);
         match res {
             Ok(()) => {
+                let mut cache = self.cache.lock().expect("log cache lock");
+                for (e, size) in appended {
+                    cache.push(e, size);
+                }
+                drop(cache);
                 callback.log_io_completed(Ok(()));
                 Ok(())
             }
@@ -180,6 +199,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> SResult<()> {
+        self.cache
+            .lock()
+            .expect("log cache lock")
+            .truncate_from(log_id.index);
         let handle = self.store.cf(cf::LOG);
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(
@@ -196,6 +219,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> SResult<()> {
+        self.cache
+            .lock()
+            .expect("log cache lock")
+            .purge_through(log_id.index);
         self.meta_put(PURGED, &log_id, true)?;
         let handle = self.store.cf(cf::LOG);
         let mut batch = WriteBatch::default();

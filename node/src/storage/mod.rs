@@ -2,7 +2,7 @@
 //!
 //! - [`cf`]: column-family names (the schema); [`keys`]: key codecs.
 //! - [`db`]: the shared handle; [`txn`]: the write overlay used by apply.
-//! - [`log_store`]: openraft's log storage; [`state_machine`]: apply batches, snapshots.
+//! - [`log_store`]: openraft's log storage (newest entries cached in [`log_cache`]); [`state_machine`]: apply batches, snapshots.
 //! - [`apply`]: the pure apply function; [`view`]: the read queries.
 //!
 //! See DESIGN.md for the decisions.
@@ -15,6 +15,7 @@ mod apply_gateway;
 pub mod cf;
 pub mod db;
 pub mod keys;
+mod log_cache;
 pub mod log_store;
 pub mod state_machine;
 pub mod txn;

@@ -18,6 +18,7 @@ use openraft::{
 use proto::command::{Outcome, Reply};
 use rocksdb::{IteratorMode, WriteBatch};
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 
 use super::apply::apply_entry;
 use super::cf;
@@ -40,16 +41,19 @@ fn snap_err<E: std::error::Error + 'static>(e: E) -> StorageError<NodeId> {
     StorageIOError::read_snapshot(None, AnyError::new(&e)).into()
 }
 
-/// The snapshot payload.
-#[derive(Serialize, Deserialize)]
+/// The snapshot payload, as decoded. [`build`] writes the same msgpack document directly
+/// (keys and values as binary strings); snapshots of earlier versions, which stored bytes as
+/// arrays of integers, decode too.
+#[derive(Deserialize)]
 struct SnapshotBody {
     format: u32,
-    rows: Vec<(String, Vec<u8>, Vec<u8>)>,
+    rows: Vec<(String, ByteBuf, ByteBuf)>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct StoredSnapshot {
     meta: SnapshotMeta<NodeId, Node>,
+    #[serde(with = "serde_bytes")]
     data: Vec<u8>,
 }
 
@@ -98,15 +102,19 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> SResult<Snapshot<TypeConfig>> {
         let store = self.sm_store.clone();
         let group = self.group;
-        let snap = tokio::task::spawn_blocking(move || build(&store, group))
-            .await
-            .map_err(sm_err)??;
         let sm = StateMachine {
             store: self.sm_store.clone(),
             group: self.group,
             snapshot_path: self.snapshot_path.clone(),
         };
-        sm.save_snapshot(&snap)?;
+        // Reading the state and writing the file both block: off the runtime's threads.
+        let snap = tokio::task::spawn_blocking(move || {
+            let snap = build(&store, group)?;
+            sm.save_snapshot(&snap)?;
+            Ok::<_, StorageError<NodeId>>(snap)
+        })
+        .await
+        .map_err(sm_err)??;
         tracing::info!(snapshot = %snap.meta.snapshot_id, bytes = snap.data.len(), "built snapshot");
         Ok(Snapshot {
             meta: snap.meta,
@@ -115,12 +123,24 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     }
 }
 
-/// Reads the whole state of `group` through one consistent RocksDB snapshot.
+/// Reads the whole state of `group` through one consistent RocksDB snapshot, encoding rows
+/// straight into the snapshot document (no intermediate copy of the state).
 fn build(store: &Store, group: GroupId) -> SResult<StoredSnapshot> {
     let view = store.db.snapshot();
     let prefix = KeyBuf::new(group).build();
     let end = prefix_end(&prefix);
-    let mut rows = Vec::new();
+    // {"format": SNAPSHOT_FORMAT, "rows": [[cf, key, value], ...]}; the row count is patched
+    // into a fixed-width array header once known.
+    let mut data = Vec::new();
+    let w = &mut data;
+    let enc = |e: rmp::encode::ValueWriteError| snap_err(std::io::Error::other(e.to_string()));
+    rmp::encode::write_map_len(w, 2).map_err(enc)?;
+    rmp::encode::write_str(w, "format").map_err(enc)?;
+    rmp::encode::write_u32(w, SNAPSHOT_FORMAT).map_err(enc)?;
+    rmp::encode::write_str(w, "rows").map_err(enc)?;
+    let count_at = w.len();
+    w.extend_from_slice(&[rmp::Marker::Array32.to_u8(), 0, 0, 0, 0]);
+    let mut rows: u32 = 0;
     for name in cf::STATE {
         let it = view.iterator_cf(
             &store.cf(name),
@@ -131,9 +151,14 @@ fn build(store: &Store, group: GroupId) -> SResult<StoredSnapshot> {
             if k.as_ref() >= end.as_slice() {
                 break;
             }
-            rows.push((name.to_string(), k.to_vec(), v.to_vec()));
+            rmp::encode::write_array_len(w, 3).map_err(enc)?;
+            rmp::encode::write_str(w, name).map_err(enc)?;
+            rmp::encode::write_bin(w, &k).map_err(enc)?;
+            rmp::encode::write_bin(w, &v).map_err(enc)?;
+            rows += 1;
         }
     }
+    data[count_at + 1..count_at + 5].copy_from_slice(&rows.to_be_bytes());
     let get = |name: &str| -> SResult<Option<Vec<u8>>> {
         view.get_cf(&store.cf(cf::SM_META), keys::meta(group, name))
             .map_err(snap_err)
@@ -147,13 +172,9 @@ fn build(store: &Store, group: GroupId) -> SResult<StoredSnapshot> {
         None => StoredMembership::default(),
     };
     let snapshot_id = match last_applied {
-        Some(l) => format!("{}-{}-{}", l.leader_id, l.index, rows.len()),
-        None => format!("none-{}", rows.len()),
+        Some(l) => format!("{}-{}-{}", l.leader_id, l.index, rows),
+        None => format!("none-{rows}"),
     };
-    let data = encode(&SnapshotBody {
-        format: SNAPSHOT_FORMAT,
-        rows,
-    });
     Ok(StoredSnapshot {
         meta: SnapshotMeta {
             last_log_id: last_applied,
@@ -317,4 +338,64 @@ pub fn restore(store: &Store, group: GroupId, bytes: &[u8]) -> SResult<usize> {
     }
     store.db.write(batch).map_err(sm_err)?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_snapshots_decode_and_earlier_formats_still_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut batch = WriteBatch::default();
+        for i in 0..300u32 {
+            let key = keys::namespace(0, &format!("ns{i}"));
+            batch.put_cf(&store.cf(cf::NAMESPACES), key, vec![0xff, (i % 256) as u8]);
+        }
+        // Another group's rows stay out of this group's snapshot.
+        batch.put_cf(&store.cf(cf::NAMESPACES), keys::namespace(1, "other"), b"x");
+        store.db.write(batch).unwrap();
+
+        let snap = build(&store, 0).unwrap();
+        assert!(
+            snap.meta.snapshot_id.ends_with("-300"),
+            "{}",
+            snap.meta.snapshot_id
+        );
+        let body: SnapshotBody = decode("snapshot", &snap.data).unwrap();
+        assert_eq!(body.format, SNAPSHOT_FORMAT);
+        assert_eq!(body.rows.len(), 300);
+        assert!(body
+            .rows
+            .iter()
+            .all(|(c, _, v)| c == cf::NAMESPACES && v[0] == 0xff));
+        let stored = decode::<StoredSnapshot>("snapshot", &encode(&snap)).unwrap();
+        assert_eq!(stored.data, snap.data);
+
+        // Before: bytes were msgpack arrays of integers.
+        #[derive(Serialize)]
+        struct OldBody {
+            format: u32,
+            rows: Vec<(String, Vec<u8>, Vec<u8>)>,
+        }
+        #[derive(Serialize)]
+        struct OldStored {
+            meta: SnapshotMeta<NodeId, Node>,
+            data: Vec<u8>,
+        }
+        let old_body = encode(&OldBody {
+            format: SNAPSHOT_FORMAT,
+            rows: vec![("namespaces".into(), vec![0, 1, 200], vec![255, 7])],
+        });
+        let old = encode(&OldStored {
+            meta: snap.meta.clone(),
+            data: old_body.clone(),
+        });
+        let stored: StoredSnapshot = decode("snapshot", &old).unwrap();
+        assert_eq!(stored.data, old_body);
+        let body: SnapshotBody = decode("snapshot", &stored.data).unwrap();
+        assert_eq!(body.rows[0].1.as_slice(), &[0, 1, 200]);
+        assert_eq!(body.rows[0].2.as_slice(), &[255, 7]);
+    }
 }
