@@ -2,6 +2,11 @@ use clap::Parser;
 use node::config::{Args, Config};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's malloc: allocation and free were a fifth of a loaded node's CPU
+/// (many small, short-lived buffers across threads); see benches/README.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let mut args = Args::parse();
     if let Some(node::config::Subcommand::Admin(admin)) = args.command.take() {
