@@ -56,7 +56,7 @@ impl Scale {
         if quick {
             Scale {
                 quick,
-                clients: 64,
+                clients: 256,
                 warmup: Duration::from_secs(1),
                 duration: Duration::from_secs(3),
                 msg_size: 128,

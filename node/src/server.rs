@@ -63,7 +63,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         heartbeat_interval: config.heartbeat_ms,
         election_timeout_min: config.election_timeout_ms,
         election_timeout_max: 2 * config.election_timeout_ms,
-        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.snapshot_threshold),
+        // Nodes snapshot at slightly different log lengths (up to +3/16), so a cluster's members
+        // do not all read their whole state at the same moment.
+        snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(
+            config.snapshot_threshold + config.snapshot_threshold * (config.node_id % 4) / 16,
+        ),
         max_in_snapshot_log_to_keep: (config.snapshot_threshold / 2).min(1000),
         // Snapshots travel in 1 MiB chunks; each chunk may take its time on a slow disk.
         snapshot_max_chunk_size: 1024 * 1024,

@@ -50,7 +50,11 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
     let mut last_trim = Instant::now();
     let mut applied = cluster.raft().metrics();
     let mut backoff = Backoff::default();
+    // The applied index at the last read: metrics also change on every replication ack and
+    // heartbeat, and only a new applied entry can add outbox rows.
+    let mut read_at_applied: Option<u64>;
     while cluster.is_leader() {
+        read_at_applied = applied.borrow().last_applied.map(|l| l.index);
         let rows = match view.outbox_after(cursor, BATCH) {
             Ok(rows) => rows,
             Err(e) => {
@@ -107,9 +111,17 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
             }
         }
         if caught_up {
-            tokio::select! {
-                _ = applied.changed() => {}
-                _ = tokio::time::sleep(TRIM_EVERY) => {}
+            let deadline = tokio::time::sleep(TRIM_EVERY);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    _ = applied.changed() => {
+                        if applied.borrow().last_applied.map(|l| l.index) != read_at_applied {
+                            break;
+                        }
+                    }
+                    _ = &mut deadline => break,
+                }
             }
         }
     }

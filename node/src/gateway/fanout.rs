@@ -14,9 +14,6 @@ use super::{push_target, selects};
 use crate::raft::cluster::Cluster;
 use crate::storage::View;
 
-/// Above this many local users in the gateway namespace, scan the room's subscribers instead
-/// of looking each local user up.
-const SCAN_THRESHOLD: usize = 1000;
 const APPLY_WAIT: Duration = Duration::from_secs(5);
 
 pub async fn run(
@@ -89,9 +86,9 @@ async fn deliver(
     let Some(gateway_ns) = push_target(&ns) else {
         return Ok(());
     };
-    let users = registry.users(&gateway_ns);
-    tracing::debug!(event = %env.id, gateway_ns, local_users = users.len(), "fan-out");
-    if users.is_empty() {
+    let local_users = registry.user_count(&gateway_ns);
+    tracing::debug!(event = %env.id, gateway_ns, local_users, "fan-out");
+    if local_users == 0 {
         return Ok(());
     }
     let frame = post_notification(env)
@@ -99,22 +96,27 @@ async fn deliver(
         .frame()
         .to_string();
     let started = std::time::Instant::now();
-    if users.len() <= SCAN_THRESHOLD {
-        for user in users {
-            if let Some(sub) = view.subscribe(&env.namespace_name, room, &user)? {
-                if selects(&sub.notification_types, *category) {
-                    registry.send_to_user(&gateway_ns, &user, &frame).await;
+    // Read whichever side is smaller: the room's subscribers (one prefix scan, stopped once it
+    // holds more rows than there are local users) or one lookup per local user.
+    match view.room_subscribers_up_to(&env.namespace_name, room, local_users)? {
+        Some(subs) => {
+            for sub in subs {
+                if selects(&sub.notification_types, *category)
+                    && registry.has_user(&gateway_ns, &sub.user_id)
+                {
+                    registry
+                        .send_to_user(&gateway_ns, &sub.user_id, &frame)
+                        .await;
                 }
             }
         }
-    } else {
-        for sub in view.room_subscribers(&env.namespace_name, room)? {
-            if selects(&sub.notification_types, *category)
-                && registry.has_user(&gateway_ns, &sub.user_id)
-            {
-                registry
-                    .send_to_user(&gateway_ns, &sub.user_id, &frame)
-                    .await;
+        None => {
+            for user in registry.users(&gateway_ns) {
+                if let Some(sub) = view.subscribe(&env.namespace_name, room, &user)? {
+                    if selects(&sub.notification_types, *category) {
+                        registry.send_to_user(&gateway_ns, &user, &frame).await;
+                    }
+                }
             }
         }
     }

@@ -224,6 +224,15 @@ impl Registry {
             .collect()
     }
 
+    /// How many distinct users have a session in `namespace` (no copies).
+    pub fn user_count(&self, namespace: &str) -> usize {
+        self.lock()
+            .by_user
+            .keys()
+            .filter(|(ns, _)| ns == namespace)
+            .count()
+    }
+
     pub fn has_user(&self, namespace: &str, user: &str) -> bool {
         self.lock()
             .by_user

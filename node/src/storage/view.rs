@@ -430,9 +430,21 @@ impl View {
         ns: &str,
         room: &str,
     ) -> Result<Vec<SubscribeRecord>, ViewError> {
-        let prefix = keys::message_room_prefix(self.group, ns, room);
         Ok(self
-            .page(cf::SUBS_BY_ROOM, &prefix, None, usize::MAX, |_| true)?
-            .0)
+            .room_subscribers_up_to(ns, room, usize::MAX)?
+            .unwrap_or_default())
+    }
+
+    /// Every subscriber of the room if there are at most `limit`, else `None` (having read no
+    /// more than `limit + 1` rows).
+    pub fn room_subscribers_up_to(
+        &self,
+        ns: &str,
+        room: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<SubscribeRecord>>, ViewError> {
+        let prefix = keys::message_room_prefix(self.group, ns, room);
+        let (subs, more) = self.page(cf::SUBS_BY_ROOM, &prefix, None, limit, |_| true)?;
+        Ok(more.is_none().then_some(subs))
     }
 }
