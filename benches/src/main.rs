@@ -123,7 +123,7 @@ struct Cli {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    manifest_dir()
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
@@ -306,4 +306,13 @@ async fn run(cli: Cli, wanted: Vec<&'static str>, nofile: u64) -> Result<()> {
     print!("{}", report::table(&records));
     println!("JSON: {}", out.display());
     Ok(())
+}
+
+/// This crate's directory: cargo's run-time `CARGO_MANIFEST_DIR` when set (a binary reused from
+/// a shared target directory may have been built in another checkout), else the compiled one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.join("Cargo.toml").exists())
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

@@ -58,7 +58,7 @@ fn node_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("CHAT_NODE_BIN") {
         return PathBuf::from(p);
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let workspace = manifest_dir().join("..");
     let mut dirs = Vec::new();
     if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
         dirs.push(PathBuf::from(t));
@@ -136,7 +136,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let report_path = args.report.clone().unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+        manifest_dir()
             .join("..")
             .join("target")
             .join("chaos-report.json")
@@ -200,4 +200,13 @@ fn main() -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// This crate's directory: cargo's run-time `CARGO_MANIFEST_DIR` when set (a binary reused from
+/// a shared target directory may have been built in another checkout), else the compiled one.
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.join("Cargo.toml").exists())
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

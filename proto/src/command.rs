@@ -207,6 +207,10 @@ pub enum Command {
     /// Removes outbox rows up to `upto_index` (relayed to the bus) on every replica alike.
     TrimOutbox {
         upto_index: u64,
+        /// Rows before this index are known trimmed already (0: look from the start), so the
+        /// scan does not walk over the tombstones of earlier trims.
+        #[serde(default)]
+        from_index: u64,
     },
     CreateGatewayNamespace {
         name: String,

@@ -105,6 +105,16 @@ where
 
 /// Seed for randomized tests: `CHAT_TEST_SEED` if set, else derived from the clock.
 /// Always printed so a failing run can be replayed.
+/// This crate's directory (`tests/`). Cargo sets `CARGO_MANIFEST_DIR` when it runs a test;
+/// that is preferred over the path compiled in, which is stale when a shared target directory
+/// reuses a binary built from a checkout elsewhere.
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.join("Cargo.toml").exists())
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn test_seed() -> u64 {
     let seed = std::env::var("CHAT_TEST_SEED")
         .ok()

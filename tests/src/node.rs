@@ -115,7 +115,7 @@ pub fn binary_path() -> PathBuf {
             return p;
         }
     }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    crate::crate_dir()
         .join("..")
         .join("target")
         .join("debug")

@@ -27,9 +27,7 @@ pub fn require_python_sdk() {
 
 /// `tests/python/<name>`.
 pub fn script_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("python")
-        .join(name)
+    crate::crate_dir().join("python").join(name)
 }
 
 /// Output of a finished script.

@@ -33,7 +33,7 @@ const RAFT_PORT: u16 = 8081;
 // Files
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    chat_tests::crate_dir()
         .join("..")
         .canonicalize()
         .expect("repository root")

@@ -32,9 +32,7 @@ fn require_python_sdk() {
 async fn official_python_sdk_main_flow() {
     require_python_sdk();
     let node = Node::start(NodeOpts::id(1)).await.expect("start chat-node");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("python")
-        .join("test_sdk.py");
+    let script = chat_tests::crate_dir().join("python").join("test_sdk.py");
     let child = tokio::process::Command::new("python3")
         .arg(&script)
         .env("CHAT_ENDPOINT", node.url())

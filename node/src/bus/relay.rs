@@ -103,7 +103,13 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
         if let (true, Some(upto)) = (trim_due, published_through) {
             last_trim = Instant::now();
             match cluster
-                .write(Command::TrimOutbox { upto_index: upto }, None)
+                .write(
+                    Command::TrimOutbox {
+                        upto_index: upto,
+                        from_index: trimmed_through.map_or(0, |t| t + 1),
+                    },
+                    None,
+                )
                 .await
             {
                 Ok(_) => trimmed_through = Some(upto),

@@ -569,10 +569,17 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             sweep(txn, now, *dedup_before_ms)?;
             ok(Outcome::Done)
         }
-        Command::TrimOutbox { upto_index } => {
-            let start = KeyBuf::new(g).build();
+        Command::TrimOutbox {
+            upto_index,
+            from_index,
+        } => {
+            // Point deletes: a range tombstone would make every later outbox read of this
+            // memtable pay for RocksDB's per-core tombstone cache (a CPUID, slow in VMs).
+            let start = keys::outbox(g, *from_index, 0);
             let end = keys::outbox(g, upto_index.saturating_add(1), 0);
-            txn.delete_range(cf::OUTBOX, start, end);
+            for (k, _) in txn.scan_until(cf::OUTBOX, &start, &end)? {
+                txn.delete(cf::OUTBOX, k);
+            }
             ok(Outcome::Done)
         }
         Command::CreateGatewayNamespace { .. }

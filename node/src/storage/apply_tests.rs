@@ -566,7 +566,10 @@ fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
     let mut txn = Txn::new(&f.store, 0);
     let second = LogEntry::Batch(vec![
         write(post("r", "c", poster(), "u", 0)),
-        write(Command::TrimOutbox { upto_index: 100 }),
+        write(Command::TrimOutbox {
+            upto_index: 100,
+            from_index: 0,
+        }),
         write(post("r", "d", poster(), "u", 0)),
     ]);
     apply_entry(&mut txn, 101, &second).unwrap();

@@ -15,9 +15,6 @@ pub struct Txn<'a> {
     store: &'a Store,
     pub group: GroupId,
     writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
-    /// Ranges deleted as a whole, `[start, end)`. Written to the batch before `writes`, which
-    /// only hold what was written after the range was deleted.
-    deleted_ranges: Vec<(&'static str, Vec<u8>, Vec<u8>)>,
     /// Events emitted by the entry being applied: (namespace, room, event).
     events: Vec<(String, Option<String>, Event)>,
     /// Next outbox sequence number within the current log entry.
@@ -30,7 +27,6 @@ impl<'a> Txn<'a> {
             store,
             group,
             writes: BTreeMap::new(),
-            deleted_ranges: Vec::new(),
             events: Vec::new(),
             outbox_seq: 0,
         }
@@ -40,30 +36,7 @@ impl<'a> Txn<'a> {
         if let Some(v) = self.writes.get(&(cf, key.to_vec())) {
             return Ok(v.clone());
         }
-        if self.range_deleted(cf, key) {
-            return Ok(None);
-        }
         self.store.get_raw(cf, key)
-    }
-
-    fn range_deleted(&self, cf: &'static str, key: &[u8]) -> bool {
-        self.deleted_ranges
-            .iter()
-            .any(|(c, start, end)| *c == cf && key >= start.as_slice() && key < end.as_slice())
-    }
-
-    /// Deletes every key in `[start, end)` with one range tombstone (no per-key reads or
-    /// tombstones), including what this batch wrote there before.
-    pub fn delete_range(&mut self, cf: &'static str, start: Vec<u8>, end: Vec<u8>) {
-        let doomed: Vec<_> = self
-            .writes
-            .range((cf, start.clone())..(cf, end.clone()))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in doomed {
-            self.writes.remove(&k);
-        }
-        self.deleted_ranges.push((cf, start, end));
     }
 
     pub fn get<T: DeserializeOwned>(
@@ -95,7 +68,6 @@ impl<'a> Txn<'a> {
             .store
             .scan(cf, prefix, None, usize::MAX)?
             .into_iter()
-            .filter(|(k, _)| !self.range_deleted(cf, k))
             .collect();
         for ((c, k), v) in self.writes.range((cf, prefix.to_vec())..) {
             if *c != cf || !k.starts_with(prefix) {
@@ -109,20 +81,16 @@ impl<'a> Txn<'a> {
         Ok(merged.into_iter().collect())
     }
 
-    /// Like [`Txn::scan`], but stops at the first key not below `end` (exclusive).
+    /// Every live key and value in `[start, end)`, ascending, merging the overlay.
     pub fn scan_until(
         &self,
         cf: &'static str,
-        prefix: &[u8],
+        start: &[u8],
         end: &[u8],
     ) -> Result<Rows, StoreError> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
-            .store
-            .scan_range(cf, prefix, end)?
-            .into_iter()
-            .filter(|(k, _)| !self.range_deleted(cf, k))
-            .collect();
-        for ((c, k), v) in self.writes.range((cf, prefix.to_vec())..) {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            self.store.scan_range(cf, start, end)?.into_iter().collect();
+        for ((c, k), v) in self.writes.range((cf, start.to_vec())..) {
             if *c != cf || k.as_slice() >= end {
                 break;
             }
@@ -157,9 +125,6 @@ impl<'a> Txn<'a> {
 
     pub fn into_batch(self) -> WriteBatch {
         let mut batch = WriteBatch::default();
-        for (cf, start, end) in &self.deleted_ranges {
-            batch.delete_range_cf(&self.store.cf(cf), start, end);
-        }
         for ((cf, key), value) in self.writes {
             let handle = self.store.cf(cf);
             match value {
