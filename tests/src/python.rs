@@ -5,7 +5,7 @@
 //! otherwise) and running one script with a timeout, returning its output.
 //! Does not own: what the scripts check (they exit non-zero on a failed step).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
