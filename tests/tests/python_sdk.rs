@@ -7,7 +7,6 @@
 
 use chat_tests::node::{CLIENT_ID, CLIENT_SECRET};
 use chat_tests::{Node, NodeOpts};
-use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
