@@ -52,7 +52,7 @@ pub struct Args {
     /// The node with the lowest id initializes it.
     #[arg(long, env = "CHAT_INITIAL_MEMBERS")]
     pub initial_members: Option<String>,
-    /// Build a snapshot after this many log entries since the last one. Default: 10000
+    /// Build a snapshot after this many log entries since the last one. Default: 50000
     #[arg(long, env = "CHAT_SNAPSHOT_THRESHOLD")]
     pub snapshot_threshold: Option<u64>,
     /// Raft heartbeat interval in ms. Default: 100
@@ -340,7 +340,7 @@ impl Config {
         let snapshot_threshold = args
             .snapshot_threshold
             .or(file.snapshot_threshold)
-            .unwrap_or(10_000);
+            .unwrap_or(50_000);
         if snapshot_threshold == 0 {
             return Err(invalid("snapshot_threshold", "must be at least 1"));
         }
