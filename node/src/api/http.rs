@@ -22,6 +22,49 @@ use crate::raft::cluster::{now_ms, Consistency};
 
 /// Largest request body accepted, compressed or not (master data may be 5 MB).
 pub const MAX_BODY: usize = 6 * 1024 * 1024;
+/// An oversized upload is read (and dropped) up to this size before it is refused.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
+/// ... and for at most this long.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The request body, at most [`MAX_BODY`] bytes. A larger one is read to its end (discarded,
+/// within [`DRAIN_MAX`] and [`DRAIN_TIME`]) before the `tooLarge` error: a server that answers and
+/// closes while the client is still sending resets the connection, and the client sees no
+/// status at all.
+async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    use futures::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    let mut total = 0usize;
+    let mut drain_until = None;
+    loop {
+        let next = match drain_until {
+            None => stream.next().await,
+            Some(deadline) => match tokio::time::timeout_at(deadline, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => return Err(ApiError::TooLarge),
+            },
+        };
+        let chunk = match next {
+            None => break,
+            Some(Ok(chunk)) => chunk,
+            Some(Err(_)) => return Err(ApiError::TooLarge),
+        };
+        total = total.saturating_add(chunk.len());
+        if total <= MAX_BODY {
+            buf.extend_from_slice(&chunk);
+        } else if total > DRAIN_MAX {
+            return Err(ApiError::TooLarge);
+        } else if drain_until.is_none() {
+            buf = bytes::BytesMut::new();
+            drain_until = Some(tokio::time::Instant::now() + DRAIN_TIME);
+        }
+    }
+    if total > MAX_BODY {
+        return Err(ApiError::TooLarge);
+    }
+    Ok(buf.freeze())
+}
 
 pub const CONSISTENCY_HEADER: &str = "x-chat-read-consistency";
 
@@ -78,9 +121,7 @@ async fn build_req(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Req, ApiError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| ApiError::TooLarge)?;
+    let bytes = read_body(body).await?;
     let gzip = headers
         .get("content-encoding")
         .and_then(|v| v.to_str().ok())
