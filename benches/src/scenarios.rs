@@ -135,6 +135,18 @@ pub struct Ctx {
     pub nofile: u64,
 }
 
+impl Ctx {
+    /// Nodes of the cluster a scenario loads: `started` when the generator starts it, else the
+    /// number of target URLs.
+    fn cluster_size(&self, started: u64) -> u64 {
+        if self.targets.is_empty() {
+            started
+        } else {
+            self.targets.len() as u64
+        }
+    }
+}
+
 /// The chat cluster under test: started here, or an existing one (`--target`).
 pub struct Chat {
     pub local: Option<ChatCluster>,
@@ -429,11 +441,7 @@ pub async fn post_latency(ctx: &mut Ctx) -> Result<Record> {
         "lower",
         "p99 ≤ 20 ms on 3 nodes at 50% of the max rate",
     );
-    let n = if ctx.targets.is_empty() {
-        3
-    } else {
-        ctx.targets.len() as u64
-    };
+    let n = ctx.cluster_size(3);
     let chat = Chat::open(ctx, n).await?;
     let ns = unique("lat");
     let rooms = api::setup_rooms(&chat.api, &ns, None, s.rooms).await?;
@@ -707,11 +715,7 @@ pub async fn e2e_delivery(ctx: &mut Ctx) -> Result<Record> {
         "lower",
         "p99 ≤ 25 ms (2,000 posts/s, 1,000 subscribers, 3 nodes), none missing",
     );
-    let n = if ctx.targets.is_empty() {
-        3
-    } else {
-        ctx.targets.len() as u64
-    };
+    let n = ctx.cluster_size(3);
     let chat = Chat::open(ctx, n).await?;
     let rooms = s.e2e_subscribers.div_ceil(10).max(1);
     let p = PushLoad {

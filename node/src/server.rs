@@ -58,11 +58,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| raft_addr.to_string());
 
+    // openraft's leader lease is the maximum election timeout; the failover watchdog needs it.
+    let lease_ms = 2 * config.election_timeout_ms;
     let raft_config = openraft::Config {
         cluster_name: "chat".into(),
         heartbeat_interval: config.heartbeat_ms,
         election_timeout_min: config.election_timeout_ms,
-        election_timeout_max: 2 * config.election_timeout_ms,
+        election_timeout_max: lease_ms,
         // Nodes snapshot at slightly different log lengths (up to +3/16), so a cluster's members
         // do not all read their whole state at the same moment.
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(
@@ -92,7 +94,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.node_id,
         DEFAULT_GROUP,
         pool,
-        Duration::from_millis(2 * config.election_timeout_ms),
+        Duration::from_millis(lease_ms),
     );
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -6,26 +6,12 @@
 //! it). Without it the test fails and says so.
 
 use chat_tests::node::{CLIENT_ID, CLIENT_SECRET};
+use chat_tests::python::require_python_sdk;
 use chat_tests::{Node, NodeOpts};
 use std::process::Stdio;
 use std::time::Duration;
 
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn require_python_sdk() {
-    let out = std::process::Command::new("python3")
-        .args(["-c", "import gs2"])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run python3 ({e}); install Python 3 and the GS2 SDK: `pip install gs2`")
-        });
-    assert!(
-        out.status.success(),
-        "the official GS2 Python SDK is not installed (`python3 -c \"import gs2\"` failed: {}).\n\
-         Install it with `pip install gs2` (the CI script installs it).",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_python_sdk_main_flow() {
