@@ -116,6 +116,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 lower_thread_priority();
                 let result = build(&store, group).and_then(|snap| {
                     sm.save_snapshot(&snap)?;
+                    // Apply writes skip the WAL. openraft purges the log up to this snapshot
+                    // once it is returned, so the state it covers must be on disk first.
+                    store.flush().map_err(sm_err)?;
                     Ok(snap)
                 });
                 let _ = tx.send(result);
@@ -256,7 +259,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             txn.put(cf::SM_META, keys::meta(g, LAST_APPLIED), &last);
         }
         crate::metrics::APPLY_BATCH.observe(writes as f64);
-        self.store.db.write(txn.into_batch()).map_err(sm_err)?;
+        // No WAL: the fsync'd Raft log is this write's log. After a crash the state column
+        // families come back as of their last (atomic) flush, `last_applied` included, and
+        // openraft re-applies the rest from the log. Snapshots flush before the log is purged.
+        let mut opts = rocksdb::WriteOptions::default();
+        opts.disable_wal(true);
+        self.store
+            .db
+            .write_opt(txn.into_batch(), &opts)
+            .map_err(sm_err)?;
         Ok(replies)
     }
 
