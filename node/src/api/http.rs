@@ -105,10 +105,10 @@ pub async fn gs2(
         Err(e) => e.into_response(),
     };
     metrics::HTTP_REQUESTS
-        .with_label_values(&[&name, response.status().as_str()])
+        .with_label_values(&[name, response.status().as_str()])
         .inc();
     metrics::HTTP_LATENCY
-        .with_label_values(&[&name])
+        .with_label_values(&[name])
         .observe(started.elapsed().as_secs_f64());
     response
 }

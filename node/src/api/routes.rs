@@ -37,11 +37,15 @@ pub struct Route {
     /// Body is passed raw instead of parsed as JSON (upload URLs).
     pub raw_body: bool,
     pub handler: Handler,
+    /// `path` split at `/`, and `service.component.function` (metrics label): both filled once
+    /// when the table is built, not per request.
+    pub segments: Vec<&'static str>,
+    pub name: String,
 }
 
 impl Route {
-    pub fn name(&self) -> String {
-        format!("{}.{}.{}", self.service, self.component, self.function)
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -56,6 +60,8 @@ macro_rules! route {
             access: Access::$access,
             raw_body: false,
             handler: |a, r| Box::pin($h(a, r)),
+            segments: Vec::new(),
+            name: String::new(),
         }
     };
 }
@@ -158,6 +164,10 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
     let mut upload = route!(PUT "chat" "/system/upload/{uploadToken}" => "system"."upload", Public, user_data::upload);
     upload.raw_body = true;
     v.push(upload);
+    for r in &mut v {
+        r.segments = r.path.split('/').filter(|s| !s.is_empty()).collect();
+        r.name = format!("{}.{}.{}", r.service, r.component, r.function);
+    }
     v
 });
 
@@ -168,29 +178,36 @@ pub fn find(
     service: &str,
     segments: &[String],
 ) -> Option<(&'static Route, Map<String, Value>)> {
-    let mut best: Option<(&'static Route, Vec<bool>)> = None;
+    // Specificity: bit (63 - i) is set when segment i is a literal, so for equal lengths a
+    // larger number is a literal earlier in the path.
+    let mut best: Option<(&'static Route, u64)> = None;
     for route in ROUTES.iter() {
-        if route.method != *method || route.service != service {
+        if route.method != *method
+            || route.service != service
+            || route.segments.len() != segments.len()
+        {
             continue;
         }
-        let tpl: Vec<&str> = route.path.split('/').filter(|s| !s.is_empty()).collect();
-        if tpl.len() != segments.len() {
-            continue;
-        }
-        let mut literal = Vec::with_capacity(tpl.len());
-        let matched = tpl.iter().zip(segments).all(|(t, s)| {
-            let is_param = t.starts_with('{');
-            literal.push(!is_param);
-            is_param || t == s
-        });
-        if matched && best.as_ref().is_none_or(|(_, b)| literal > *b) {
+        let mut literal = 0u64;
+        let matched = route
+            .segments
+            .iter()
+            .zip(segments)
+            .enumerate()
+            .all(|(i, (t, s))| {
+                let is_param = t.starts_with('{');
+                if !is_param {
+                    literal |= 1u64 << (63 - i.min(63));
+                }
+                is_param || t == s
+            });
+        if matched && best.is_none_or(|(_, b)| literal > b) {
             best = Some((route, literal));
         }
     }
     let (route, _) = best?;
     let mut params = Map::new();
-    let tpl = route.path.split('/').filter(|s| !s.is_empty());
-    for (t, s) in tpl.zip(segments) {
+    for (t, s) in route.segments.iter().zip(segments) {
         if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
             let v = if s == "null" || s.is_empty() {
                 Value::Null
