@@ -59,6 +59,24 @@ pub enum Event {
     },
     NamespaceUpdated {},
     NamespaceDeleted {},
+    /// A post whose namespace had `postNotification.enableTransferMobileNotification` on when
+    /// it was applied: the only input of the mobile-push workers. Published beside
+    /// `messagePosted`, so namespaces without mobile push cost the push path nothing.
+    #[serde(rename_all = "camelCase")]
+    MobilePushRequested {
+        message_name: String,
+        user_id: String,
+        category: i64,
+        created_at: i64,
+    },
+}
+
+/// The fields of a post that a notification carries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PostFields<'a> {
+    pub user_id: &'a str,
+    pub category: i64,
+    pub created_at: i64,
 }
 
 impl Event {
@@ -72,6 +90,30 @@ impl Event {
             Event::Unsubscribed { .. } => "unsubscribed",
             Event::NamespaceUpdated {} => "namespaceUpdated",
             Event::NamespaceDeleted {} => "namespaceDeleted",
+            Event::MobilePushRequested { .. } => "mobilePushRequested",
+        }
+    }
+
+    /// The post behind a `messagePosted` or `mobilePushRequested` event.
+    pub fn post(&self) -> Option<PostFields<'_>> {
+        match self {
+            Event::MessagePosted {
+                user_id,
+                category,
+                created_at,
+                ..
+            }
+            | Event::MobilePushRequested {
+                user_id,
+                category,
+                created_at,
+                ..
+            } => Some(PostFields {
+                user_id,
+                category: *category,
+                created_at: *created_at,
+            }),
+            _ => None,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The in-process bus of a single node without NATS: the relay's publish hands each event to
-//! the local fan-out and to the local push worker, in order, with the same at-least-once and
+//! the local fan-out, and each mobile-push request to the local push worker, in order, with the same at-least-once and
 //! dedup-by-index semantics as JetStream.
 
 use proto::event::{Envelope, Event};
@@ -29,7 +29,7 @@ impl LocalBus {
     pub async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
         let closed = |_| BusError::Unavailable("local bus closed".into());
         self.fanout.send(envelope.clone()).await.map_err(closed)?;
-        if matches!(envelope.event, Event::MessagePosted { .. }) {
+        if matches!(envelope.event, Event::MobilePushRequested { .. }) {
             self.push
                 .send(PushJob {
                     envelope: envelope.clone(),

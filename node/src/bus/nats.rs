@@ -6,8 +6,9 @@
 //! - fan-out: an ephemeral consumer of message-posted events published since the node started,
 //!   recreated from the last seen stream sequence after any error (NATS restart, reconnect), so
 //!   an outage delays notifications but loses none;
-//! - mobile push: the shared durable consumer `chat-mobile-push` with explicit acks, so each
-//!   event is handled by exactly one node, and redelivered (with backoff) if not acked.
+//! - mobile push: the shared durable consumer `chat-mobile-push` of `mobilePushRequested`
+//!   events, with explicit acks, so each event is handled by exactly one node, and redelivered
+//!   (with backoff) if not acked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use super::{Acker, BusError, Deliveries, PushJob};
 use crate::config::NatsConfig;
 
 const POSTED_FILTER: &str = "chat.ns.*.room.*.messagePosted";
+const PUSH_FILTER: &str = "chat.ns.*.room.*.mobilePushRequested";
 const PUSH_CONSUMER: &str = "chat-mobile-push";
 /// How far before its start a node's fan-out begins (clock skew between node and NATS).
 const FANOUT_LOOKBACK: Duration = Duration::from_secs(5);
@@ -225,21 +227,26 @@ impl NatsBus {
     async fn push_once(&self, tx: &mpsc::Sender<PushJob>) -> Result<(), BusError> {
         let err = |e: String| BusError::Unavailable(e);
         let stream = self.ensure_stream().await?;
-        let consumer: consumer::PullConsumer = stream
-            .get_or_create_consumer(
-                PUSH_CONSUMER,
-                consumer::pull::Config {
-                    durable_name: Some(PUSH_CONSUMER.into()),
-                    filter_subject: POSTED_FILTER.into(),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: Duration::from_secs(30),
-                    max_deliver: 10,
-                    deliver_policy: consumer::DeliverPolicy::New,
-                    ..Default::default()
-                },
-            )
+        let config = consumer::pull::Config {
+            durable_name: Some(PUSH_CONSUMER.into()),
+            filter_subject: PUSH_FILTER.into(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 10,
+            deliver_policy: consumer::DeliverPolicy::New,
+            ..Default::default()
+        };
+        let mut consumer: consumer::PullConsumer = stream
+            .get_or_create_consumer(PUSH_CONSUMER, config.clone())
             .await
             .map_err(|e| err(e.to_string()))?;
+        // Consumers created by earlier versions filter `messagePosted`: move them over.
+        if consumer.cached_info().config.filter_subject != PUSH_FILTER {
+            consumer = stream
+                .update_consumer(config)
+                .await
+                .map_err(|e| err(e.to_string()))?;
+        }
         let mut messages = consumer
             .stream()
             .heartbeat(Duration::from_secs(2))

@@ -38,21 +38,13 @@ pub async fn run(
 
 /// The notification frame of a post (reference §7.4, §10).
 pub fn post_notification(env: &Envelope) -> Option<Notification> {
-    let Event::MessagePosted {
-        user_id,
-        category,
-        created_at,
-        ..
-    } = &env.event
-    else {
-        return None;
-    };
+    let post = env.event.post()?;
     let payload = PostNotification {
         namespace_name: env.namespace_name.clone(),
         room_name: env.room_name.clone().unwrap_or_default(),
-        user_id: user_id.clone(),
-        category: *category,
-        created_at: *created_at,
+        user_id: post.user_id.to_string(),
+        category: post.category,
+        created_at: post.created_at,
     };
     Some(Notification {
         issuer: CHAT_POST_ISSUER.into(),
@@ -74,6 +66,9 @@ async fn deliver(
     let Some(room) = env.room_name.as_deref() else {
         return Ok(());
     };
+    if registry.no_bound_users() {
+        return Ok(());
+    }
     // Subscriptions are read from the local replica: wait until it has applied the post.
     let _ = cluster
         .raft()

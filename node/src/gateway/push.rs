@@ -1,4 +1,5 @@
-//! The mobile-push worker. Each post event reaches exactly one worker in the cluster (a NATS
+//! The mobile-push worker. Each `mobilePushRequested` event (emitted by apply beside a post when
+//! its namespace forwards posts to mobiles) reaches exactly one worker in the cluster (a NATS
 //! durable consumer shared by all nodes; the local bus on a single node). When the chat
 //! namespace's `postNotification.enableTransferMobileNotification` is on, the worker finds the
 //! room's subscribers whose matching notification type forwards to mobile, keeps those with no
@@ -10,7 +11,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto::event::Event;
 use proto::gateway::MobilePush;
 use tokio::sync::mpsc;
 
@@ -56,9 +56,12 @@ async fn handle(
     reached: &mut HashSet<String>,
 ) -> Result<(), FcmError> {
     let env = &job.envelope;
-    let Event::MessagePosted { category, .. } = &env.event else {
+    // `mobilePushRequested`; `messagePosted` too, as consumers created before that event
+    // existed deliver it (the namespace setting is checked below either way).
+    let Some(post) = env.event.post() else {
         return Ok(());
     };
+    let category = &post.category;
     let Some(room) = env.room_name.as_deref() else {
         return Ok(());
     };

@@ -224,6 +224,11 @@ impl Registry {
             .collect()
     }
 
+    /// Whether no session on this node is bound to a user (then no post reaches anyone here).
+    pub fn no_bound_users(&self) -> bool {
+        self.lock().by_user.is_empty()
+    }
+
     /// How many distinct users have a session in `namespace` (no copies).
     pub fn user_count(&self, namespace: &str) -> usize {
         self.lock()

@@ -253,12 +253,13 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             metadata,
             checked_room_revision,
         } => {
-            if txn
-                .get_raw(cf::NAMESPACES, &keys::namespace(g, namespace))?
-                .is_none()
-            {
-                return rejected(ChatError::not_found("namespace", "namespace"));
-            }
+            let ns = load_or_reject!(
+                txn,
+                cf::NAMESPACES,
+                keys::namespace(g, namespace),
+                NamespaceRecord,
+                ChatError::not_found("namespace", "namespace")
+            );
             let r = load_or_reject!(
                 txn,
                 cf::ROOMS,
@@ -317,6 +318,22 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                     created_at: rec.created_at,
                 },
             );
+            let mobile = ns.settings.post_notification.as_ref().is_some_and(|n| {
+                n.enable_transfer_mobile_notification == Some(true)
+                    && n.enable.as_deref() != Some("Disabled")
+            });
+            if mobile {
+                txn.emit(
+                    namespace,
+                    Some(room),
+                    Event::MobilePushRequested {
+                        message_name: rec.name.clone(),
+                        user_id: rec.user_id.clone(),
+                        category: rec.category,
+                        created_at: rec.created_at,
+                    },
+                );
+            }
             ok(Outcome::Message(rec))
         }
         Command::DeleteMessage {

@@ -594,3 +594,68 @@ fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
         "rows of entry 100 and earlier are gone; both posts of entry 101 stay"
     );
 }
+
+#[test]
+fn a_post_requests_a_mobile_push_only_where_its_namespace_forwards_posts_to_mobiles() {
+    use proto::event::{Envelope, Event};
+    use proto::models::NotificationSetting;
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    f.ok(room("r", Actor::Backend(None), None, &[]));
+    let kinds_at = |f: &Fixture, index: u64| -> Vec<&'static str> {
+        f.view()
+            .outbox_after(None, 1000)
+            .unwrap()
+            .into_iter()
+            .filter(|(i, _, _)| *i == index)
+            .map(|(_, _, json)| {
+                let env: Envelope = serde_json::from_slice(&json).unwrap();
+                env.event.kind()
+            })
+            .collect()
+    };
+    f.ok(post("r", "m1", Actor::Backend(Some("u".into())), "u", 0));
+    assert_eq!(kinds_at(&f, f.now as u64), vec!["messagePosted"]);
+
+    let forward = |on: bool, enable: Option<&str>| Command::UpdateNamespace {
+        name: "ns".into(),
+        settings: NamespaceSettings {
+            allow_create_room: true,
+            post_notification: Some(NotificationSetting {
+                enable_transfer_mobile_notification: Some(on),
+                enable: enable.map(String::from),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    };
+    f.ok(forward(true, None));
+    f.ok(post("r", "m2", Actor::Backend(Some("u".into())), "u", 3));
+    let index = f.now as u64;
+    assert_eq!(
+        kinds_at(&f, index),
+        vec!["messagePosted", "mobilePushRequested"]
+    );
+    let rows = f.view().outbox_after(None, 1000).unwrap();
+    let (_, _, json) = rows
+        .iter()
+        .find(|(i, s, _)| *i == index && *s == 1)
+        .unwrap();
+    let env: Envelope = serde_json::from_slice(json).unwrap();
+    assert_eq!(
+        env.event,
+        Event::MobilePushRequested {
+            message_name: "m2".into(),
+            user_id: "u".into(),
+            category: 3,
+            created_at: f.now,
+        }
+    );
+
+    f.ok(forward(true, Some("Disabled")));
+    f.ok(post("r", "m3", Actor::Backend(Some("u".into())), "u", 0));
+    assert_eq!(kinds_at(&f, f.now as u64), vec!["messagePosted"]);
+    f.ok(forward(false, None));
+    f.ok(post("r", "m4", Actor::Backend(Some("u".into())), "u", 0));
+    assert_eq!(kinds_at(&f, f.now as u64), vec!["messagePosted"]);
+}
