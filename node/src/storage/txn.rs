@@ -1,13 +1,15 @@
 //! A write overlay over the database for applying one batch of log entries: reads see the
 //! batch's own earlier writes, and everything lands in one `WriteBatch` at the end.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 
 use proto::event::Event;
 use rocksdb::WriteBatch;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::cf;
 use super::db::{decode, encode, Rows, Store, StoreError};
 use super::keys::GroupId;
 
@@ -15,11 +17,17 @@ pub struct Txn<'a> {
     store: &'a Store,
     pub group: GroupId,
     writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+    /// Rows read from the database during this batch, for the column families that every post
+    /// reads again (its namespace and room): the database does not change under a batch.
+    reads: RefCell<HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>>>,
     /// Events emitted by the entry being applied: (namespace, room, event).
     events: Vec<(String, Option<String>, Event)>,
     /// Next outbox sequence number within the current log entry.
     outbox_seq: u32,
 }
+
+/// Column families whose rows a batch reads again and again (see `Txn::reads`).
+const REREAD: &[&str] = &[cf::NAMESPACES, cf::ROOMS, cf::CURRENT_MASTERS];
 
 impl<'a> Txn<'a> {
     pub fn new(store: &'a Store, group: GroupId) -> Self {
@@ -27,16 +35,26 @@ impl<'a> Txn<'a> {
             store,
             group,
             writes: BTreeMap::new(),
+            reads: RefCell::new(HashMap::new()),
             events: Vec::new(),
             outbox_seq: 0,
         }
     }
 
     pub fn get_raw(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.writes.get(&(cf, key.to_vec())) {
+        let k = (cf, key.to_vec());
+        if let Some(v) = self.writes.get(&k) {
             return Ok(v.clone());
         }
-        self.store.get_raw(cf, key)
+        if !REREAD.contains(&cf) {
+            return self.store.get_raw(cf, key);
+        }
+        if let Some(v) = self.reads.borrow().get(&k) {
+            return Ok(v.clone());
+        }
+        let v = self.store.get_raw(cf, key)?;
+        self.reads.borrow_mut().insert(k, v.clone());
+        Ok(v)
     }
 
     pub fn get<T: DeserializeOwned>(
@@ -125,11 +143,16 @@ impl<'a> Txn<'a> {
 
     pub fn into_batch(self) -> WriteBatch {
         let mut batch = WriteBatch::default();
+        let mut handle_of = None;
         for ((cf, key), value) in self.writes {
-            let handle = self.store.cf(cf);
+            // Writes are ordered by column family: look each handle up once.
+            let handle = match &handle_of {
+                Some((name, h)) if *name == cf => h,
+                _ => &handle_of.insert((cf, self.store.cf(cf))).1,
+            };
             match value {
-                Some(v) => batch.put_cf(&handle, key, v),
-                None => batch.delete_cf(&handle, key),
+                Some(v) => batch.put_cf(handle, key, v),
+                None => batch.delete_cf(handle, key),
             }
         }
         batch
