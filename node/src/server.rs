@@ -85,7 +85,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             pool: pool.clone(),
             group: DEFAULT_GROUP,
         },
-        LogStore::new(store.clone(), DEFAULT_GROUP),
+        LogStore::new(store.clone(), DEFAULT_GROUP)?,
         StateMachine::new(store.clone(), DEFAULT_GROUP, config.data_dir.clone()),
     )
     .await?;

@@ -1,8 +1,8 @@
 //! The Raft log in RocksDB (`raft_log` and `raft_meta` column families).
 //!
-//! Appends are written as one `WriteBatch` with `sync = true` per call. openraft hands every
-//! entry proposed while the previous flush was in progress to a single `append` call, so
-//! concurrent client writes share one fsync (group commit).
+//! Appends are written as one `WriteBatch` per call, without waiting for the disk: the entries
+//! are readable at once, and [`WalSync`] tells openraft when they are durable (one WAL sync for
+//! every append waiting, on a thread of its own, so Raft's core task never blocks on it).
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -17,6 +17,7 @@ use super::cf;
 use super::db::{decode, encode, Store};
 use super::keys::{self, GroupId};
 use super::log_cache::{self, LogCache};
+use super::wal_sync::WalSync;
 use crate::raft::{NodeId, TypeConfig};
 
 const VOTE: &str = "vote";
@@ -29,6 +30,7 @@ pub struct LogStore {
     group: GroupId,
     /// The newest entries, shared by the log and its readers (replication, apply).
     cache: Arc<Mutex<LogCache>>,
+    wal_sync: Arc<WalSync>,
 }
 
 type SResult<T> = Result<T, StorageError<NodeId>>;
@@ -40,12 +42,13 @@ fn io_err<E: std::error::Error + 'static>(
 }
 
 impl LogStore {
-    pub fn new(store: Store, group: GroupId) -> Self {
-        LogStore {
+    pub fn new(store: Store, group: GroupId) -> std::io::Result<Self> {
+        Ok(LogStore {
+            wal_sync: Arc::new(WalSync::start(store.clone())?),
             store,
             group,
             cache: Arc::new(Mutex::new(LogCache::new(log_cache::DEFAULT_CAPACITY_BYTES))),
-        }
+        })
     }
 
     fn meta_get<T: serde::de::DeserializeOwned>(&self, name: &str) -> SResult<Option<T>> {
@@ -177,9 +180,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             batch.put_cf(&handle, keys::log(self.group, e.log_id.index), bytes);
             appended.push((e, size));
         }
-        let mut opts = WriteOptions::default();
-        opts.set_sync(true);
-        let res = self.store.db.write_opt(batch, &opts);
+        let res = self.store.db.write(batch);
         crate::metrics::LOG_APPEND_BATCH.observe(appended.len() as f64);
         match res {
             Ok(()) => {
@@ -188,7 +189,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                     cache.push(e, size);
                 }
                 drop(cache);
-                callback.log_io_completed(Ok(()));
+                self.wal_sync.after_sync(callback);
                 Ok(())
             }
             Err(e) => {

@@ -20,6 +20,7 @@ pub mod log_store;
 pub mod state_machine;
 pub mod txn;
 pub mod view;
+mod wal_sync;
 
 #[cfg(test)]
 mod apply_tests;
