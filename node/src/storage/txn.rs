@@ -16,15 +16,18 @@ use super::keys::GroupId;
 pub struct Txn<'a> {
     store: &'a Store,
     pub group: GroupId,
-    writes: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+    writes: BTreeMap<CfKey, Option<Vec<u8>>>,
     /// Rows read from the database during this batch, for the column families that every post
     /// reads again (its namespace and room): the database does not change under a batch.
-    reads: RefCell<HashMap<(&'static str, Vec<u8>), Option<Vec<u8>>>>,
+    reads: RefCell<HashMap<CfKey, Option<Vec<u8>>>>,
     /// Events emitted by the entry being applied: (namespace, room, event).
     events: Vec<(String, Option<String>, Event)>,
     /// Next outbox sequence number within the current log entry.
     outbox_seq: u32,
 }
+
+/// A row's column family and key.
+type CfKey = (&'static str, Vec<u8>);
 
 /// Column families whose rows a batch reads again and again (see `Txn::reads`).
 const REREAD: &[&str] = &[cf::NAMESPACES, cf::ROOMS, cf::CURRENT_MASTERS];
