@@ -36,7 +36,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let fresh = !config.data_dir.join("db").exists();
     std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::open(&config.data_dir.join("db"))?;
+    let store = Store::open_for_node(&config.data_dir.join("db"), config.node_id)?;
     if let Some(path) = &config.restore_from {
         if !fresh {
             anyhow::bail!(
