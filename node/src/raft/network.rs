@@ -206,7 +206,10 @@ impl RaftNetwork<TypeConfig> for PeerNetwork {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<InstallSnapshotResponse<NodeId>, InstallSnapshotError> {
-        match self.call(RpcBody::InstallSnapshot(rpc), &option).await? {
+        match self
+            .call(RpcBody::SnapshotChunk(rpc.into()), &option)
+            .await?
+        {
             RpcResponse::InstallSnapshot(r) => self.remote(r),
             _ => Err(self.unexpected()),
         }

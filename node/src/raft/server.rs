@@ -78,6 +78,9 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
         RpcBody::AppendEntries(r) => RpcResponse::AppendEntries(raft.append_entries(r).await),
         RpcBody::Vote(r) => RpcResponse::Vote(raft.vote(r).await),
         RpcBody::InstallSnapshot(r) => RpcResponse::InstallSnapshot(raft.install_snapshot(r).await),
+        RpcBody::SnapshotChunk(c) => {
+            RpcResponse::InstallSnapshot(raft.install_snapshot(c.into()).await)
+        }
         RpcBody::ClientWrite(entry) => {
             RpcResponse::ClientWrite(cluster.propose_local(*entry).await)
         }
