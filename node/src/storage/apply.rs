@@ -594,7 +594,9 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             // memtable pay for RocksDB's per-core tombstone cache (a CPUID, slow in VMs).
             let start = keys::outbox(g, *from_index, 0);
             let end = keys::outbox(g, upto_index.saturating_add(1), 0);
-            for (k, _) in txn.scan_until(cf::OUTBOX, &start, &end)? {
+            // Keys only: copying every relayed envelope to delete it made a trim take up to
+            // 30 ms, and every write applied behind it waited.
+            for k in txn.keys_until(cf::OUTBOX, &start, &end)? {
                 txn.delete(cf::OUTBOX, k);
             }
             ok(Outcome::Done)

@@ -143,6 +143,28 @@ impl Store {
         Ok(out)
     }
 
+    /// Keys in `[start, end)`, ascending; values are not copied.
+    pub fn keys_range(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut it = self.db.raw_iterator_cf(&self.cf(cf));
+        it.seek(start);
+        let mut out = Vec::new();
+        while it.valid() {
+            let Some(k) = it.key() else { break };
+            if k >= end {
+                break;
+            }
+            out.push(k.to_vec());
+            it.next();
+        }
+        it.status()?;
+        Ok(out)
+    }
+
     /// Keys and values under `prefix` strictly before `before` (or all), descending, at most `limit`.
     pub fn scan_rev(
         &self,

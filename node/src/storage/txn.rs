@@ -123,6 +123,40 @@ impl<'a> Txn<'a> {
         Ok(merged.into_iter().collect())
     }
 
+    /// Live keys in `[start, end)`, merging the overlay; values are neither read nor copied.
+    pub fn keys_until(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys = self.store.keys_range(cf, start, end)?;
+        let overlay: Vec<(&Vec<u8>, bool)> = self
+            .writes
+            .range((cf, start.to_vec())..)
+            .take_while(|((c, k), _)| *c == cf && k.as_slice() < end)
+            .map(|((_, k), v)| (k, v.is_some()))
+            .collect();
+        if overlay.is_empty() {
+            return Ok(keys);
+        }
+        let deleted: std::collections::HashSet<&Vec<u8>> = overlay
+            .iter()
+            .filter(|(_, live)| !live)
+            .map(|(k, _)| *k)
+            .collect();
+        keys.retain(|k| !deleted.contains(k));
+        keys.extend(
+            overlay
+                .iter()
+                .filter(|(_, live)| *live)
+                .map(|(k, _)| (*k).clone()),
+        );
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+
     /// Records an event for the outbox of the entry being applied.
     pub fn emit(&mut self, namespace: &str, room: Option<&str>, event: Event) {
         self.events
