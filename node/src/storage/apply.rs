@@ -96,6 +96,19 @@ macro_rules! load_or_reject {
     };
 }
 
+/// The namespace's record, or a rejection "namespace not found".
+macro_rules! load_namespace {
+    ($txn:expr, $key:expr) => {
+        load_or_reject!(
+            $txn,
+            cf::NAMESPACES,
+            $key,
+            NamespaceRecord,
+            ChatError::not_found("namespace", "namespace")
+        )
+    };
+}
+
 pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied {
     let g = txn.group;
     let now = meta.now_ms;
@@ -118,13 +131,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         }
         Command::UpdateNamespace { name, settings } => {
             let k = keys::namespace(g, name);
-            let mut rec = load_or_reject!(
-                txn,
-                cf::NAMESPACES,
-                k,
-                NamespaceRecord,
-                ChatError::not_found("namespace", "namespace")
-            );
+            let mut rec = load_namespace!(txn, k);
             rec.settings = settings.clone();
             rec.updated_at = now;
             rec.revision += 1;
@@ -134,13 +141,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         }
         Command::DeleteNamespace { name } => {
             let k = keys::namespace(g, name);
-            let rec = load_or_reject!(
-                txn,
-                cf::NAMESPACES,
-                k,
-                NamespaceRecord,
-                ChatError::not_found("namespace", "namespace")
-            );
+            let rec = load_namespace!(txn, k);
             for (rk, _) in txn.scan(cf::ROOMS, &k)? {
                 let mut r = KeyReader::new(&rk);
                 let (_, room) = (r.s(), r.s());
@@ -164,13 +165,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             password_hash,
             white_list_user_ids,
         } => {
-            let ns = load_or_reject!(
-                txn,
-                cf::NAMESPACES,
-                keys::namespace(g, namespace),
-                NamespaceRecord,
-                ChatError::not_found("namespace", "namespace")
-            );
+            let ns = load_namespace!(txn, keys::namespace(g, namespace));
             if matches!(actor, Actor::Player(_)) && !ns.settings.allow_create_room {
                 return rejected(ChatError::RoomCreationDisabled);
             }
@@ -253,13 +248,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             metadata,
             checked_room_revision,
         } => {
-            let ns = load_or_reject!(
-                txn,
-                cf::NAMESPACES,
-                keys::namespace(g, namespace),
-                NamespaceRecord,
-                ChatError::not_found("namespace", "namespace")
-            );
+            let ns = load_namespace!(txn, keys::namespace(g, namespace));
             let r = load_or_reject!(
                 txn,
                 cf::ROOMS,
