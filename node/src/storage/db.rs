@@ -126,20 +126,8 @@ impl Store {
         start: &[u8],
         end: &[u8],
     ) -> Result<Rows, StoreError> {
-        let mut it = self.db.raw_iterator_cf(&self.cf(cf));
-        it.seek(start);
         let mut out = Vec::new();
-        while it.valid() {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                break;
-            };
-            if k >= end {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-            it.next();
-        }
-        it.status()?;
+        self.each_in_range(cf, start, end, |k, v| out.push((k.to_vec(), v.to_vec())))?;
         Ok(out)
     }
 
@@ -150,19 +138,34 @@ impl Store {
         start: &[u8],
         end: &[u8],
     ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        self.each_in_range(cf, start, end, |k, _| out.push(k.to_vec()))?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every key and value in `[start, end)`, ascending, borrowed from the
+    /// iterator.
+    fn each_in_range(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: &[u8],
+        mut f: impl FnMut(&[u8], &[u8]),
+    ) -> Result<(), StoreError> {
         let mut it = self.db.raw_iterator_cf(&self.cf(cf));
         it.seek(start);
-        let mut out = Vec::new();
         while it.valid() {
-            let Some(k) = it.key() else { break };
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
             if k >= end {
                 break;
             }
-            out.push(k.to_vec());
+            f(k, v);
             it.next();
         }
         it.status()?;
-        Ok(out)
+        Ok(())
     }
 
     /// Keys and values under `prefix` strictly before `before` (or all), descending, at most `limit`.
@@ -217,10 +220,16 @@ fn lower_background_priority() {
             continue;
         };
         if comm.starts_with("rocksdb:") {
-            // SAFETY: a plain syscall on a thread id of this process.
-            unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, 10) };
+            background_priority(tid);
         }
     }
+}
+
+/// Sets thread `tid` of this process to nice 10 (background work: RocksDB's threads, snapshot
+/// building); returns whether it worked.
+pub fn background_priority(tid: libc::id_t) -> bool {
+    // SAFETY: a plain syscall on a thread id of this process.
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, tid, 10) == 0 }
 }
 
 /// Column-family options. Every table gets a bloom filter: apply looks up keys that are

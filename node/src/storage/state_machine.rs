@@ -137,12 +137,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
 
 /// Background priority (nice 10) for the calling thread; best effort.
 fn lower_thread_priority() {
-    // SAFETY: plain syscalls on the calling thread's own id.
-    let rc = unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10)
-    };
-    if rc != 0 {
+    // SAFETY: a plain syscall returning the calling thread's id.
+    let tid = unsafe { libc::syscall(libc::SYS_gettid) } as libc::id_t;
+    if !super::db::background_priority(tid) {
         tracing::debug!("could not lower the snapshot thread's priority");
     }
 }

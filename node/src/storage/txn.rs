@@ -2,7 +2,7 @@
 //! batch's own earlier writes, and everything lands in one `WriteBatch` at the end.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use proto::event::Event;
 use rocksdb::WriteBatch;
@@ -123,38 +123,25 @@ impl<'a> Txn<'a> {
         Ok(merged.into_iter().collect())
     }
 
-    /// Live keys in `[start, end)`, merging the overlay; values are neither read nor copied.
+    /// Like [`Txn::scan_until`], keys only: values are neither read nor copied.
     pub fn keys_until(
         &self,
         cf: &'static str,
         start: &[u8],
         end: &[u8],
     ) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut keys = self.store.keys_range(cf, start, end)?;
-        let overlay: Vec<(&Vec<u8>, bool)> = self
-            .writes
-            .range((cf, start.to_vec())..)
-            .take_while(|((c, k), _)| *c == cf && k.as_slice() < end)
-            .map(|((_, k), v)| (k, v.is_some()))
-            .collect();
-        if overlay.is_empty() {
-            return Ok(keys);
+        let mut merged: BTreeSet<Vec<u8>> =
+            self.store.keys_range(cf, start, end)?.into_iter().collect();
+        for ((c, k), v) in self.writes.range((cf, start.to_vec())..) {
+            if *c != cf || k.as_slice() >= end {
+                break;
+            }
+            match v {
+                Some(_) => merged.insert(k.clone()),
+                None => merged.remove(k),
+            };
         }
-        let deleted: std::collections::HashSet<&Vec<u8>> = overlay
-            .iter()
-            .filter(|(_, live)| !live)
-            .map(|(k, _)| *k)
-            .collect();
-        keys.retain(|k| !deleted.contains(k));
-        keys.extend(
-            overlay
-                .iter()
-                .filter(|(_, live)| *live)
-                .map(|(k, _)| (*k).clone()),
-        );
-        keys.sort();
-        keys.dedup();
-        Ok(keys)
+        Ok(merged.into_iter().collect())
     }
 
     /// Records an event for the outbox of the entry being applied.
