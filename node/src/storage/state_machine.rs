@@ -9,6 +9,7 @@
 
 use std::io::Cursor;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
@@ -60,7 +61,41 @@ struct StoredSnapshot {
 pub struct StateMachine {
     store: Store,
     group: GroupId,
-    snapshot_path: PathBuf,
+    file: Arc<SnapshotFile>,
+}
+
+/// The snapshot file, written by the builder thread and by snapshot installs, which can run
+/// at the same time: saves are serialized, and an older snapshot never replaces a newer one.
+struct SnapshotFile {
+    path: PathBuf,
+    /// `last_log_id` of the snapshot this process saved last (outer `None`: none yet).
+    saved: Mutex<Option<Option<LogId<NodeId>>>>,
+}
+
+impl SnapshotFile {
+    fn save(&self, snap: &StoredSnapshot) -> SResult<()> {
+        let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
+        if saved.is_some_and(|newest| snap.meta.last_log_id < newest) {
+            tracing::info!(snapshot = %snap.meta.snapshot_id, "a newer snapshot is saved; keeping it");
+            return Ok(());
+        }
+        let tmp = self.path.with_extension("tmp");
+        std::fs::write(&tmp, encode(snap)).map_err(sm_err)?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(sm_err)?;
+        std::fs::rename(&tmp, &self.path).map_err(sm_err)?;
+        *saved = Some(snap.meta.last_log_id);
+        Ok(())
+    }
+
+    fn load(&self) -> SResult<Option<StoredSnapshot>> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(decode("snapshot", &bytes).map_err(snap_err)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(snap_err(e)),
+        }
+    }
 }
 
 impl StateMachine {
@@ -68,25 +103,10 @@ impl StateMachine {
         StateMachine {
             store,
             group,
-            snapshot_path: data_dir.join(format!("snapshot-g{group}.bin")),
-        }
-    }
-
-    fn save_snapshot(&self, snap: &StoredSnapshot) -> SResult<()> {
-        let tmp = self.snapshot_path.with_extension("tmp");
-        let bytes = encode(snap);
-        std::fs::write(&tmp, bytes).map_err(sm_err)?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(sm_err)?;
-        std::fs::rename(&tmp, &self.snapshot_path).map_err(sm_err)
-    }
-
-    fn load_snapshot(&self) -> SResult<Option<StoredSnapshot>> {
-        match std::fs::read(&self.snapshot_path) {
-            Ok(bytes) => Ok(Some(decode("snapshot", &bytes).map_err(snap_err)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(snap_err(e)),
+            file: Arc::new(SnapshotFile {
+                path: data_dir.join(format!("snapshot-g{group}.bin")),
+                saved: Mutex::new(None),
+            }),
         }
     }
 }
@@ -95,18 +115,14 @@ impl StateMachine {
 pub struct SnapshotBuilder {
     sm_store: Store,
     group: GroupId,
-    snapshot_path: PathBuf,
+    file: Arc<SnapshotFile>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> SResult<Snapshot<TypeConfig>> {
         let store = self.sm_store.clone();
         let group = self.group;
-        let sm = StateMachine {
-            store: self.sm_store.clone(),
-            group: self.group,
-            snapshot_path: self.snapshot_path.clone(),
-        };
+        let file = self.file.clone();
         // Reading the whole state and writing the file is long background work: it runs on a
         // thread of its own at a lower CPU priority, so requests and replication go first.
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -115,7 +131,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             .spawn(move || {
                 lower_thread_priority();
                 let result = build(&store, group).and_then(|snap| {
-                    sm.save_snapshot(&snap)?;
+                    file.save(&snap)?;
                     // Apply writes skip the WAL. openraft purges the log up to this snapshot
                     // once it is returned, so the state it covers must be on disk first.
                     store.flush().map_err(sm_err)?;
@@ -272,7 +288,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         SnapshotBuilder {
             sm_store: self.store.clone(),
             group: self.group,
-            snapshot_path: self.snapshot_path.clone(),
+            file: self.file.clone(),
         }
     }
 
@@ -319,7 +335,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             encode(&meta.last_membership),
         );
         self.store.db.write(batch).map_err(sm_err)?;
-        self.save_snapshot(&StoredSnapshot {
+        self.file.save(&StoredSnapshot {
             meta: meta.clone(),
             data,
         })?;
@@ -328,7 +344,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> SResult<Option<Snapshot<TypeConfig>>> {
-        Ok(self.load_snapshot()?.map(|s| Snapshot {
+        Ok(self.file.load()?.map(|s| Snapshot {
             meta: s.meta,
             snapshot: Box::new(Cursor::new(s.data)),
         }))
@@ -372,6 +388,41 @@ pub fn restore(store: &Store, group: GroupId, bytes: &[u8]) -> SResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_snapshot_saves_never_fail_and_never_go_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Arc::new(SnapshotFile {
+            path: dir.path().join("snapshot-g0.bin"),
+            saved: Mutex::new(None),
+        });
+        let snap = |index: u64| StoredSnapshot {
+            meta: SnapshotMeta {
+                last_log_id: Some(LogId::new(openraft::CommittedLeaderId::new(1, 1), index)),
+                ..Default::default()
+            },
+            data: vec![0u8; 64 * 1024],
+        };
+        // A builder and an installer saving at the same time used to share one temporary
+        // file: one renamed it away under the other (ENOENT, a fatal storage error).
+        let threads: Vec<_> = [0u64, 1]
+            .into_iter()
+            .map(|parity| {
+                let file = file.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50 {
+                        file.save(&snap(i * 2 + parity)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        file.save(&snap(3)).unwrap();
+        let kept = file.load().unwrap().unwrap();
+        assert_eq!(kept.meta.last_log_id.map(|l| l.index), Some(99));
+    }
 
     #[test]
     fn built_snapshots_decode_and_earlier_formats_still_do() {
