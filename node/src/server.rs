@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{self, App, AppState};
+use crate::faces::gs2::{self as api, App, AppState};
 use crate::bus::local::LocalBus;
 use crate::bus::nats::NatsBus;
 use crate::bus::{relay, Bus};

@@ -12,11 +12,11 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Map, Value};
 
 use super::sessions::Outgoing;
-use crate::api::error::ApiError;
-use crate::api::http::authenticate;
-use crate::api::request::Req;
-use crate::api::routes;
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::http::authenticate;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::routes;
+use crate::faces::gs2::App;
 use crate::metrics;
 use crate::raft::cluster::Consistency;
 

@@ -7,9 +7,9 @@ use proto::ChatError;
 use serde_json::{json, Value};
 
 use super::{item, items, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 
 fn ns_name(req: &Req) -> Result<String, ChatError> {
     validate::required_name(

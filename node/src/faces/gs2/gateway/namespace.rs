@@ -7,10 +7,10 @@ use proto::ChatError;
 use serde_json::{json, Value};
 
 use super::{not_found, ns_name};
-use crate::api::chat::{item, items, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::chat::{item, items, read, unexpected, write};
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 
 fn settings(req: &Req) -> Result<GatewaySettings, ChatError> {
     let description = req.opt_str("description")?;

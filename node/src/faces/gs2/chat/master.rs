@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 
 use super::user_data::new_upload;
 use super::{item, items, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 
 const MASTER_VERSION: &str = "2020-04-30";
 

@@ -7,9 +7,9 @@ use proto::ChatError;
 use serde_json::Value;
 
 use super::{hash_password, item, items, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 
 pub fn ns_and_room(req: &Req) -> Result<(String, String), ChatError> {
     let ns = validate::required_name(

@@ -5,10 +5,10 @@ use proto::validate;
 use serde_json::Value;
 
 use super::{not_found, ns_name, user};
-use crate::api::chat::{item, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::chat::{item, read, unexpected, write};
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 
 fn outcome(app: &App, o: Outcome) -> Result<Value, ApiError> {
     match o {

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::room::ns_and_room;
 use super::{item, items, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::{Caller, Req};
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::{Caller, Req};
+use crate::faces::gs2::App;
 
 /// The subscribing user: the player, or the `userId` path parameter for backend calls.
 fn user(req: &Req) -> Result<String, ChatError> {

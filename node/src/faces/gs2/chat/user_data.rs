@@ -9,9 +9,9 @@ use proto::ChatError;
 use serde_json::{json, Value};
 
 use super::{read, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 use crate::raft::DEFAULT_GROUP;
 use crate::storage::apply::collect_user;
 use crate::storage::txn::Txn;

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::room::ns_and_room;
 use super::{check_room_access, item, items, read, unexpected, write};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 use crate::raft::cluster::now_ms;
 
 /// Default `startAt` of `describeMessages`: one hour ago.

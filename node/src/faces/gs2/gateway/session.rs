@@ -8,10 +8,10 @@ use proto::ChatError;
 use serde_json::{json, Value};
 
 use super::{not_found, ns_name, user};
-use crate::api::chat::{item, read};
-use crate::api::error::ApiError;
-use crate::api::request::Req;
-use crate::api::App;
+use crate::faces::gs2::chat::{item, read};
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::request::Req;
+use crate::faces::gs2::App;
 use crate::gateway::fcm::Target;
 use crate::gateway::push::send_with_retries;
 use crate::raft::cluster::now_ms;

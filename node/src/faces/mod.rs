@@ -1,0 +1,3 @@
+//! API faces: each folder is one API as its clients see it.
+
+pub mod gs2;
