@@ -7,7 +7,7 @@ use node::storage::apply::apply_entry;
 use node::storage::txn::Txn;
 use node::storage::Store;
 use proto::command::{Actor, Command, EntryMeta, LogEntry, Reply};
-use proto::records::NamespaceSettings;
+use proto::gs2::records::NamespaceSettings;
 
 const NOW: i64 = 1_763_760_000_000;
 

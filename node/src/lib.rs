@@ -12,9 +12,9 @@
 //! - [`metrics`]: Prometheus registry.
 
 pub mod admin_cli;
-pub mod faces;
 pub mod bus;
 pub mod config;
+pub mod faces;
 pub mod gateway;
 pub mod metrics;
 pub mod raft;

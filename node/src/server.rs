@@ -12,11 +12,11 @@ use tokio::net::TcpListener;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
 
-use crate::faces::gs2::{self as api, App, AppState};
 use crate::bus::local::LocalBus;
 use crate::bus::nats::NatsBus;
 use crate::bus::{relay, Bus};
 use crate::config::{Bootstrap, Config};
+use crate::faces::gs2::{self as api, App, AppState};
 use crate::gateway::fcm::Fcm;
 use crate::gateway::sessions::Registry;
 use crate::gateway::{fanout, push, Gateway};

@@ -8,9 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ChatError;
-use crate::models::NotificationType;
-use crate::records::{
+use crate::gs2::error::ChatError;
+use crate::gs2::models::NotificationType;
+use crate::gs2::records::{
     ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, FirebaseTokenRecord,
     GatewayNamespaceRecord, GatewaySettings, MessageRecord, NamespaceRecord, NamespaceSettings,
     RoomRecord, SubscribeRecord, UserDump,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::NotificationType;
+use crate::gs2::models::NotificationType;
 
 pub const ENVELOPE_VERSION: u32 = 1;
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proto::event::{Envelope, Event};
-use proto::gateway::{Notification, PostNotification, CHAT_POST_ISSUER};
+use proto::gs2::gateway::{Notification, PostNotification, CHAT_POST_ISSUER};
 use tokio::sync::mpsc;
 
 use super::sessions::Registry;

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use proto::gateway::Notification;
-use proto::models::MobileNotificationMessage;
+use proto::gs2::gateway::Notification;
+use proto::gs2::models::MobileNotificationMessage;
 use serde_json::json;
 
 use crate::metrics;

@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto::records::NamespaceRecord;
+use proto::gs2::records::NamespaceRecord;
 
 use crate::raft::cluster::Cluster;
 use crate::raft::rpc::{RpcBody, RpcResponse};
@@ -192,14 +192,14 @@ pub fn push_target(ns: &NamespaceRecord) -> Option<String> {
 }
 
 /// Whether a subscription's notification types select `category` (empty selects all).
-pub fn selects(types: &[proto::models::NotificationType], category: i64) -> bool {
+pub fn selects(types: &[proto::gs2::models::NotificationType], category: i64) -> bool {
     types.is_empty() || types.iter().any(|t| t.category.unwrap_or(0) == category)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proto::models::{NotificationSetting, NotificationType};
+    use proto::gs2::models::{NotificationSetting, NotificationType};
 
     #[test]
     fn push_target_reads_the_gateway_grn() {

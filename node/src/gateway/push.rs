@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use proto::gateway::MobilePush;
+use proto::gs2::gateway::MobilePush;
 use tokio::sync::mpsc;
 
 use super::fanout::post_notification;
@@ -151,7 +151,7 @@ async fn handle(
 pub async fn send_with_retries(
     gateway: &Gateway,
     target: &Target<'_>,
-    notification: &proto::gateway::Notification,
+    notification: &proto::gs2::gateway::Notification,
 ) -> Result<(), FcmError> {
     let mut last = None;
     for delay in ATTEMPTS {

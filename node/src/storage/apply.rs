@@ -8,11 +8,11 @@ use proto::command::{
     Actor, Command, EntryMeta, EntryV1, LogEntry, Outcome, PasswordChange, Reply,
 };
 use proto::event::{Envelope, Event, ENVELOPE_VERSION};
-use proto::records::{
+use proto::gs2::records::{
     CategoryMasterRecord, CurrentMasterRecord, FirebaseTokenRecord, GatewayNamespaceRecord,
     MessageRecord, NamespaceRecord, RoomRecord, SubscribeRecord, UserDump,
 };
-use proto::ChatError;
+use proto::gs2::ChatError;
 
 use super::cf;
 use super::db::{decode, StoreError};

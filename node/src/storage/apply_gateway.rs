@@ -2,8 +2,8 @@
 //! not replicated (they live with their socket); see `gateway/DESIGN.md`.
 
 use proto::command::{Command, Outcome, Reply};
-use proto::records::{FirebaseTokenRecord, GatewayNamespaceRecord};
-use proto::ChatError;
+use proto::gs2::records::{FirebaseTokenRecord, GatewayNamespaceRecord};
+use proto::gs2::ChatError;
 
 use super::cf;
 use super::db::StoreError;

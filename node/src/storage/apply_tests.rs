@@ -1,9 +1,9 @@
 //! Apply of every entry kind against a real RocksDB in a temporary folder.
 
 use proto::command::{Actor, Command, EntryMeta, LogEntry, Outcome, PasswordChange, Reply};
-use proto::models::NotificationType;
-use proto::records::{ActiveCategoryModel, NamespaceSettings, UserDump};
-use proto::ChatError;
+use proto::gs2::models::NotificationType;
+use proto::gs2::records::{ActiveCategoryModel, NamespaceSettings, UserDump};
+use proto::gs2::ChatError;
 
 use super::apply::{apply_entry, DEDUP_TTL_MS};
 use super::txn::Txn;
@@ -598,7 +598,7 @@ fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
 #[test]
 fn a_post_requests_a_mobile_push_only_where_its_namespace_forwards_posts_to_mobiles() {
     use proto::event::{Envelope, Event};
-    use proto::models::NotificationSetting;
+    use proto::gs2::models::NotificationSetting;
     let mut f = Fixture::new();
     f.ok(ns("ns", None, true));
     f.ok(room("r", Actor::Backend(None), None, &[]));

@@ -3,11 +3,11 @@
 //! A page token is the hex of the next key to read (without the group prefix); it stays valid
 //! while data changes, since it names a position, not an offset.
 
-use proto::records::{
+use proto::gs2::records::{
     CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord, RoomRecord,
     SubscribeRecord,
 };
-use proto::ChatError;
+use proto::gs2::ChatError;
 use serde::de::DeserializeOwned;
 
 use super::cf;
@@ -394,7 +394,7 @@ impl View {
     pub fn gateway_namespace(
         &self,
         name: &str,
-    ) -> Result<Option<proto::records::GatewayNamespaceRecord>, ViewError> {
+    ) -> Result<Option<proto::gs2::records::GatewayNamespaceRecord>, ViewError> {
         Ok(self
             .store
             .get(cf::GATEWAY_NAMESPACES, &keys::namespace(self.group, name))?)
@@ -405,7 +405,7 @@ impl View {
         name_prefix: Option<&str>,
         token: Option<&str>,
         limit: usize,
-    ) -> Result<Page<proto::records::GatewayNamespaceRecord>, ViewError> {
+    ) -> Result<Page<proto::gs2::records::GatewayNamespaceRecord>, ViewError> {
         let prefix = KeyBuf::new(self.group)
             .prefix(name_prefix.unwrap_or(""))
             .build();
@@ -417,7 +417,7 @@ impl View {
         &self,
         ns: &str,
         user: &str,
-    ) -> Result<Option<proto::records::FirebaseTokenRecord>, ViewError> {
+    ) -> Result<Option<proto::gs2::records::FirebaseTokenRecord>, ViewError> {
         Ok(self.store.get(
             cf::FIREBASE_TOKENS,
             &keys::firebase_token(self.group, ns, user),

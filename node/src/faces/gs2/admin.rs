@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use proto::ChatError;
+use proto::gs2::ChatError;
 use serde::Deserialize;
 
 use super::error::ApiError;

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use proto::ChatError;
+use proto::gs2::ChatError;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 

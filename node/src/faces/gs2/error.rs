@@ -2,8 +2,8 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use proto::error::{error_body, ErrorDetail};
-use proto::ChatError;
+use proto::gs2::error::{error_body, ErrorDetail};
+use proto::gs2::ChatError;
 
 use crate::raft::cluster::ClusterError;
 use crate::storage::{StoreError, ViewError};

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use flate2::read::GzDecoder;
-use proto::ChatError;
+use proto::gs2::ChatError;
 use serde_json::{Map, Value};
 
 use super::auth::Claims;

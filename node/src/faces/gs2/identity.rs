@@ -1,7 +1,7 @@
 //! Logins: project token (`identifier`) and player access token (`auth`).
 
-use proto::validate;
-use proto::ChatError;
+use proto::gs2::validate;
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::auth::{Claims, TOKEN_TTL_MS};

@@ -2,15 +2,15 @@
 //! clients must not see (password hashes).
 
 use crate::gateway::sessions::SessionInfo;
-use proto::gateway::{FirebaseToken, GatewayNamespace, WebSocketSession};
-use proto::models::{
+use proto::gs2::gateway::{FirebaseToken, GatewayNamespace, WebSocketSession};
+use proto::gs2::models::{
     CategoryModel, CategoryModelMaster, CurrentModelMaster, Message, Namespace, Room, Subscribe,
 };
-use proto::records::{
+use proto::gs2::records::{
     ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, MessageRecord, NamespaceRecord,
     RoomRecord, SubscribeRecord,
 };
-use proto::records::{FirebaseTokenRecord, GatewayNamespaceRecord};
+use proto::gs2::records::{FirebaseTokenRecord, GatewayNamespaceRecord};
 
 #[derive(Clone)]
 pub struct Renderer {

@@ -2,7 +2,7 @@
 //! object (the shape WebSocket frames already have), plus the caller and request options.
 //! Handlers read fields through typed getters that turn type mismatches into 400s.
 
-use proto::ChatError;
+use proto::gs2::ChatError;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 

@@ -3,10 +3,10 @@
 //! the node itself. The GitHub variant is refused: a self-hosted cluster does not reach GitHub.
 
 use proto::command::{Command, Outcome};
-use proto::models::{MasterCategoryModel, MasterSettings};
-use proto::records::ActiveCategoryModel;
-use proto::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, UPLOAD_TOKEN_MAX};
-use proto::ChatError;
+use proto::gs2::models::{MasterCategoryModel, MasterSettings};
+use proto::gs2::records::ActiveCategoryModel;
+use proto::gs2::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, UPLOAD_TOKEN_MAX};
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::user_data::new_upload;
@@ -181,7 +181,7 @@ pub async fn export(app: App, req: Req) -> Result<Value, ApiError> {
         category_models: models,
     })
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(item(proto::models::CurrentModelMaster {
+    Ok(item(proto::gs2::models::CurrentModelMaster {
         namespace_id: app.render.namespace_id(&ns),
         settings,
     }))

@@ -1,8 +1,8 @@
 //! Messages: post (player and backend), get, delete, and the two listing orders.
 
 use proto::command::{Actor, Command, Outcome};
-use proto::validate::{self, MESSAGE_NAME_MAX, METADATA_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX};
-use proto::ChatError;
+use proto::gs2::validate::{self, MESSAGE_NAME_MAX, METADATA_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX};
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::room::ns_and_room;

@@ -1,5 +1,5 @@
 //! GS2-Chat handlers, one file per model. Each handler validates its fields (pure, in
-//! `proto::validate`), then either reads the local view after a read barrier or proposes a
+//! `proto::gs2::validate`), then either reads the local view after a read barrier or proposes a
 //! command through the cluster handle.
 
 pub mod master;
@@ -10,8 +10,8 @@ pub mod subscribe;
 pub mod user_data;
 
 use proto::command::{Command, Outcome, Reply};
-use proto::records::RoomRecord;
-use proto::ChatError;
+use proto::gs2::records::RoomRecord;
+use proto::gs2::ChatError;
 use serde::Serialize;
 use serde_json::{json, Value};
 

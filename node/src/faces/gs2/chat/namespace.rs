@@ -1,9 +1,9 @@
 //! Namespaces: create, read, update (replacing every setting), delete (cascading), status.
 
 use proto::command::{Command, Outcome};
-use proto::records::NamespaceSettings;
-use proto::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, PREFIX_MAX};
-use proto::ChatError;
+use proto::gs2::records::NamespaceSettings;
+use proto::gs2::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, PREFIX_MAX};
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::{item, items, read, unexpected, write};
@@ -31,7 +31,7 @@ fn settings(req: &Req) -> Result<NamespaceSettings, ChatError> {
     )?;
     let life = Some(req.opt_i64("messageLifeTimeDays")?.unwrap_or(1));
     validate::life_time_days(life)?;
-    let post_notification: Option<proto::models::NotificationSetting> =
+    let post_notification: Option<proto::gs2::models::NotificationSetting> =
         req.opt("postNotification")?;
     if let Some(n) = &post_notification {
         validate::enabled_disabled("notificationSetting", "enable", n.enable.as_deref())?;

@@ -2,8 +2,10 @@
 //! are hashed here, before proposing, and never leave the node in clear.
 
 use proto::command::{Actor, Command, Outcome, PasswordChange};
-use proto::validate::{self, METADATA_MAX, NAME_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX, PREFIX_MAX};
-use proto::ChatError;
+use proto::gs2::validate::{
+    self, METADATA_MAX, NAME_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX, PREFIX_MAX,
+};
+use proto::gs2::ChatError;
 use serde_json::Value;
 
 use super::{hash_password, item, items, read, unexpected, write};

@@ -2,9 +2,9 @@
 //! (`/user/{userId}/…`): one handler each, the user resolved from the caller.
 
 use proto::command::{Command, Outcome};
-use proto::models::NotificationType;
-use proto::validate::{self, PAGE_TOKEN_MAX, PREFIX_MAX};
-use proto::ChatError;
+use proto::gs2::models::NotificationType;
+use proto::gs2::validate::{self, PAGE_TOKEN_MAX, PREFIX_MAX};
+use proto::gs2::ChatError;
 use serde_json::Value;
 
 use super::room::ns_and_room;

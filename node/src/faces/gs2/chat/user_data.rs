@@ -4,8 +4,8 @@
 
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use proto::command::Command;
-use proto::validate::{self, UPLOAD_TOKEN_MAX};
-use proto::ChatError;
+use proto::gs2::validate::{self, UPLOAD_TOKEN_MAX};
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::{read, write};

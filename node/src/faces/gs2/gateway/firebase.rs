@@ -1,7 +1,7 @@
 //! Firebase tokens of users (replicated), used for mobile push when a user is offline.
 
 use proto::command::{Command, Outcome};
-use proto::validate;
+use proto::gs2::validate;
 use serde_json::Value;
 
 use super::{not_found, ns_name, user};
@@ -22,7 +22,7 @@ pub async fn set(app: App, req: Req) -> Result<Value, ApiError> {
     let user_id = user(&req)?;
     let token = req.opt_str("token")?.unwrap_or_default();
     if token.is_empty() {
-        return Err(proto::ChatError::invalid(
+        return Err(proto::gs2::ChatError::invalid(
             "token",
             "gateway.firebaseToken.token.error.require",
         )

@@ -5,8 +5,8 @@ pub mod firebase;
 pub mod namespace;
 pub mod session;
 
-use proto::validate::{self, NAME_MAX};
-use proto::ChatError;
+use proto::gs2::validate::{self, NAME_MAX};
+use proto::gs2::ChatError;
 
 use super::request::{Caller, Req};
 

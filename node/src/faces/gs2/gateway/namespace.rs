@@ -1,9 +1,9 @@
 //! Gateway namespaces, with their firebase settings (replicated).
 
 use proto::command::{Command, Outcome};
-use proto::records::GatewaySettings;
-use proto::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, PREFIX_MAX};
-use proto::ChatError;
+use proto::gs2::records::GatewaySettings;
+use proto::gs2::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, PREFIX_MAX};
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::{not_found, ns_name};

@@ -1,10 +1,10 @@
 //! WebSocket sessions: listing (cluster-wide), binding a connection to a user (`setUserId`),
 //! notifications and disconnections on every node.
 
-use proto::gateway::{MobilePush, Notification};
-use proto::models::MobileNotificationMessage;
-use proto::validate::{self, PAGE_TOKEN_MAX};
-use proto::ChatError;
+use proto::gs2::gateway::{MobilePush, Notification};
+use proto::gs2::models::MobileNotificationMessage;
+use proto::gs2::validate::{self, PAGE_TOKEN_MAX};
+use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::{not_found, ns_name, user};
@@ -23,7 +23,7 @@ async fn require_namespace(
     app: &App,
     req: &Req,
     ns: &str,
-) -> Result<proto::records::GatewayNamespaceRecord, ApiError> {
+) -> Result<proto::gs2::records::GatewayNamespaceRecord, ApiError> {
     Ok(read(app, req)
         .await?
         .gateway_namespace(ns)?

@@ -1,4 +1,4 @@
-//! What the replicated state stores. These differ from [`crate::models`]: no GRNs (they are
+//! What the replicated state stores. These differ from [`crate::gs2::models`]: no GRNs (they are
 //! rendered from the node's region and owner), passwords only as salted hashes.
 //!
 //! Records are encoded as msgpack maps (field names kept), so adding an optional field with
@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::{
+use crate::gs2::models::{
     LogSetting, NotificationSetting, NotificationType, ScriptSetting, TransactionSetting,
     TransactionSettingV2,
 };

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::models::{
+use crate::gs2::models::{
     LogSetting, MobileNotificationMessage, TransactionSetting, TransactionSettingV2,
 };
 

@@ -4,8 +4,8 @@
 //! Every function returns a [`ChatError::Invalid`] whose message follows GS2's
 //! `chat.<model>.<field>.error.<kind>` convention, so clients can tell which field failed.
 
-use crate::error::ChatError;
-use crate::models::{MasterSettings, NotificationType};
+use crate::gs2::error::ChatError;
+use crate::gs2::models::{MasterSettings, NotificationType};
 
 pub const NAME_MAX: usize = 128;
 pub const USER_ID_MAX: usize = 128;
