@@ -167,18 +167,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let router =
         Router::new()
             .route("/", get(crate::gateway::ws::upgrade))
-            .route("/healthz", get(api::admin::healthz))
-            .route("/readyz", get(api::admin::readyz))
-            .route("/metrics", get(api::admin::metrics))
-            .route("/admin/cluster", get(api::admin::status))
-            .route("/admin/cluster/nodes", post(api::admin::add_node))
+            .route("/healthz", get(crate::faces::ops::healthz))
+            .route("/readyz", get(crate::faces::ops::readyz))
+            .route("/metrics", get(crate::faces::ops::metrics))
+            .route("/admin/cluster", get(crate::faces::ops::status))
+            .route("/admin/cluster/nodes", post(crate::faces::ops::add_node))
             .route(
                 "/admin/cluster/nodes/:node_id",
-                delete(api::admin::remove_node),
+                delete(crate::faces::ops::remove_node),
             )
-            .route("/admin/cluster/snapshot", post(api::admin::snapshot))
-            .route("/admin/cluster/leader", post(api::admin::transfer_leader))
-            .route("/admin/cluster/backup", get(api::admin::backup))
+            .route("/admin/cluster/snapshot", post(crate::faces::ops::snapshot))
+            .route(
+                "/admin/cluster/leader",
+                post(crate::faces::ops::transfer_leader),
+            )
+            .route("/admin/cluster/backup", get(crate::faces::ops::backup))
             .fallback(api::http::gs2)
             // Small responses (a posted message is ~400 bytes) gain little from gzip and cost a
             // compressor set-up each: only bodies above 1 KiB are compressed.

@@ -2,10 +2,8 @@
 //! handler, served over REST by [`http`] (and, later, over WebSocket through the same table).
 //!
 //! - [`request`]: the flattened call handlers see; [`auth`]: tokens; [`error`]: the one
-//!   error→HTTP mapping; [`render`]: records→models; [`chat`], [`identity`]: the handlers;
-//!   [`admin`]: cluster operations, health and metrics.
+//!   error→HTTP mapping; [`render`]: records→models; [`chat`], [`identity`]: the handlers.
 
-pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod error;

@@ -8,10 +8,10 @@ use axum::Json;
 use proto::gs2::ChatError;
 use serde::Deserialize;
 
-use super::error::ApiError;
-use super::http::{authenticate, gunzip};
-use super::routes::Access;
-use super::App;
+use crate::faces::gs2::error::ApiError;
+use crate::faces::gs2::http::{authenticate, gunzip};
+use crate::faces::gs2::routes::Access;
+use crate::faces::gs2::App;
 use crate::metrics;
 
 fn require_project(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
