@@ -6,11 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
-use tower_http::compression::CompressionLayer;
 
 use crate::bus::local::LocalBus;
 use crate::bus::nats::NatsBus;
@@ -19,7 +15,7 @@ use crate::config::{Bootstrap, Config};
 use crate::faces::gs2::{self as api, App, AppState};
 use crate::gateway::fcm::Fcm;
 use crate::gateway::sessions::Registry;
-use crate::gateway::{fanout, push, Gateway};
+use crate::gateway::{fanout, mobile, push, Gateway};
 use crate::raft::cluster::{now_ms, Cluster};
 use crate::raft::network::{Network, PeerPool};
 use crate::raft::{server as raft_server, Node, Raft, DEFAULT_GROUP};
@@ -29,8 +25,6 @@ use crate::storage::state_machine::StateMachine;
 use crate::storage::{Store, View};
 
 /// How often the leader proposes the retention sweep.
-/// Responses smaller than this are sent uncompressed even to `Accept-Encoding: gzip`.
-const RESPONSE_GZIP_MIN_BYTES: u16 = 1024;
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -128,11 +122,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     let view = View::new(store.clone(), DEFAULT_GROUP);
+    let (mobile_tx, mobile_rx) = mobile::queue();
     let gateway = Arc::new(Gateway {
         registry: registry.clone(),
         cluster: cluster.clone(),
         fcm: Fcm::new(&config.fcm_endpoint),
         ws_send_queue: config.ws_send_queue,
+        mobile: mobile_tx,
     });
     tokio::spawn(relay::run(
         cluster.clone(),
@@ -147,6 +143,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         deliveries.fanout,
     ));
     tokio::spawn(push::run(gateway.clone(), view.clone(), deliveries.push));
+    tokio::spawn(mobile::run(gateway.clone(), mobile_rx));
 
     let public_url = config
         .public_url
@@ -164,31 +161,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     announce(&config, api_addr, raft_addr);
 
-    let router =
-        Router::new()
-            .route("/", get(crate::gateway::ws::upgrade))
-            .route("/healthz", get(crate::faces::ops::healthz))
-            .route("/readyz", get(crate::faces::ops::readyz))
-            .route("/metrics", get(crate::faces::ops::metrics))
-            .route("/admin/cluster", get(crate::faces::ops::status))
-            .route("/admin/cluster/nodes", post(crate::faces::ops::add_node))
-            .route(
-                "/admin/cluster/nodes/:node_id",
-                delete(crate::faces::ops::remove_node),
-            )
-            .route("/admin/cluster/snapshot", post(crate::faces::ops::snapshot))
-            .route(
-                "/admin/cluster/leader",
-                post(crate::faces::ops::transfer_leader),
-            )
-            .route("/admin/cluster/backup", get(crate::faces::ops::backup))
-            .fallback(api::http::gs2)
-            // Small responses (a posted message is ~400 bytes) gain little from gzip and cost a
-            // compressor set-up each: only bodies above 1 KiB are compressed.
-            .layer(CompressionLayer::new().compress_when(
-                DefaultPredicate::new().and(SizeAbove::new(RESPONSE_GZIP_MIN_BYTES)),
-            ))
-            .with_state(app);
+    let router = crate::faces::router(app);
     let handoff_cluster = cluster.clone();
     let handoff_registry = registry_for_shutdown;
     axum::serve(api_listener, router)

@@ -631,3 +631,49 @@ async fn post_plain(c: &Client, alice: &str) {
         .await
         .item();
 }
+
+/// Errors produced below the GS2 handlers carry the GS2 error body too: an over-long request
+/// line or query answers 414, a method no GS2 route uses 405 (also on the operators' paths and
+/// the WebSocket endpoint), and the node keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uri_too_long_and_unknown_methods_answer_with_gs2_bodies() {
+    let (node, c) = single_node().await;
+    create_namespace(&c, "edge", json!({})).await;
+
+    // A 20 KiB query, then a 20 KiB path (the limit is 16 KiB of path and query).
+    c.get("/chat/edge")
+        .query("pad", &"q".repeat(20 << 10))
+        .send()
+        .await
+        .expect_error(414, Some("tooLong"));
+    c.get(&format!("/chat/edge/{}", "p".repeat(20 << 10)))
+        .send()
+        .await
+        .expect_error(414, Some("tooLong"));
+
+    // Methods no GS2 route uses, on the dispatch table and beside it.
+    let brew = reqwest::Method::from_bytes(b"BREW").expect("extension method");
+    c.call(brew, "/chat/edge")
+        .send()
+        .await
+        .expect_error(405, Some("notAllowed"));
+    c.call(reqwest::Method::PATCH, "/chat/edge")
+        .json(json!({}))
+        .send()
+        .await
+        .expect_error(405, Some("notAllowed"));
+    c.post("/healthz")
+        .json(json!({}))
+        .send()
+        .await
+        .expect_error(405, Some("notAllowed"));
+    c.call(reqwest::Method::PUT, "/")
+        .json(json!({}))
+        .send()
+        .await
+        .expect_error(405, Some("notAllowed"));
+
+    // A plain GET of the WebSocket endpoint (no upgrade) is refused with a GS2 body as well.
+    client_error(c.get("/").send().await);
+    assert_alive(&node, &c).await;
+}

@@ -2,15 +2,20 @@
 //! fan-out of post events to local sessions, and mobile push.
 //!
 //! - [`sessions`]: this node's connections, bounded send queues, user bindings.
-//! - [`ws`]: the WebSocket endpoint (GS2 frames through the shared dispatch table).
+//! - [`ws`]: the protocol-neutral socket pump under every face's WebSocket endpoint.
 //! - [`peer`]: gateway requests between nodes (presence, notify, disconnect, bind).
 //! - [`fanout`]: post events → notification frames for local subscribers' sessions.
 //! - [`push`]: the mobile-push worker (one per event cluster-wide) and [`fcm`], its client.
+//! - [`mobile`]: direct pushes a face asks for, queued for their own worker.
+//!
+//! The gateway is engine: it imports no face. Faces call it (sessions, notify, bind, online,
+//! [`Gateway::push_to_mobile`]) and run their WebSocket protocol over [`ws::pump`].
 //!
 //! See DESIGN.md for the decisions.
 
 pub mod fanout;
 pub mod fcm;
+pub mod mobile;
 pub mod peer;
 pub mod push;
 pub mod sessions;
@@ -34,6 +39,8 @@ pub struct Gateway {
     pub cluster: Cluster,
     pub fcm: fcm::Fcm,
     pub ws_send_queue: usize,
+    /// Direct mobile pushes, drained by [`mobile::run`].
+    pub mobile: tokio::sync::mpsc::Sender<mobile::DirectPush>,
 }
 
 impl Gateway {

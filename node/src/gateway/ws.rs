@@ -1,38 +1,34 @@
-//! The WebSocket endpoint at `/`: GS2 request frames dispatched through the same table and
-//! handlers as REST, responses correlated by `requestId`, notifications pushed by the registry.
-//! A reader task handles frames; a writer task drains the connection's bounded queue and closes
-//! the socket with a reason when asked (overflow, disconnect, kick).
+//! The protocol-neutral socket pump under every face's WebSocket endpoint. It registers the
+//! connection in the [`Registry`](super::sessions::Registry), runs a writer task that drains the
+//! connection's bounded queue (pongs on their own small queue), closes the socket with a code and
+//! a reason when asked (overflow, disconnect, kick, shutdown, idle timeout), and hands every text
+//! frame to the face's handler. It knows no protocol: what a frame means, how a reply is
+//! correlated and how a connection authenticates belong to the face (`faces::gs2::ws` for GS2).
 
+use std::future::Future;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
-use serde_json::{json, Map, Value};
 
-use super::sessions::Outgoing;
-use crate::faces::gs2::error::ApiError;
-use crate::faces::gs2::http::authenticate;
-use crate::faces::gs2::request::Req;
-use crate::faces::gs2::routes;
-use crate::faces::gs2::App;
-use crate::metrics;
-use crate::raft::cluster::Consistency;
+use super::sessions::{Outgoing, CLOSE_NORMAL};
+use super::Gateway;
 
 /// A connection that sends nothing (not even a ping) for this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-/// Largest accepted frame.
-const MAX_FRAME: usize = 6 * 1024 * 1024;
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Largest accepted frame; a face's upgrade handler sets it on the socket.
+pub const MAX_FRAME: usize = 6 * 1024 * 1024;
 
-pub async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(MAX_FRAME)
-        .on_upgrade(move |socket| serve(app, socket))
-}
-
-async fn serve(app: App, socket: WebSocket) {
-    let registry = app.gateway.registry.clone();
-    let handle = registry.open(app.gateway.ws_send_queue);
+/// Serves one upgraded socket until it closes. `on_text(connection id, frame)` runs on its own
+/// task for each text frame; the reply it returns, if any, is queued on the connection (with
+/// the registry's overflow policy).
+pub async fn pump<F, Fut>(gateway: &Gateway, socket: WebSocket, on_text: F)
+where
+    F: Fn(String, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<String>> + Send + 'static,
+{
+    let registry = gateway.registry.clone();
+    let handle = registry.open(gateway.ws_send_queue);
     let id = handle.id.clone();
     let (mut sink, mut stream) = socket.split();
     let close = handle.close.clone();
@@ -75,6 +71,7 @@ async fn serve(app: App, socket: WebSocket) {
             }
         }
     });
+    let on_text = std::sync::Arc::new(on_text);
     let close = handle.close.clone();
     let closed = close.wait();
     tokio::pin!(closed);
@@ -85,9 +82,7 @@ async fn serve(app: App, socket: WebSocket) {
         };
         let msg = match next {
             Err(_) => {
-                handle
-                    .close
-                    .close(super::sessions::CLOSE_NORMAL, "idle timeout");
+                handle.close.close(CLOSE_NORMAL, "idle timeout");
                 break;
             }
             Ok(None) | Ok(Some(Err(_))) => break,
@@ -95,11 +90,12 @@ async fn serve(app: App, socket: WebSocket) {
         };
         match msg {
             Message::Text(text) => {
-                let app = app.clone();
+                let reply = on_text(id.clone(), text);
+                let registry = registry.clone();
                 let id = id.clone();
                 tokio::spawn(async move {
-                    if let Some(reply) = dispatch(&app, &id, &text).await {
-                        app.gateway.registry.send_to_conn(&id, reply);
+                    if let Some(reply) = reply.await {
+                        registry.send_to_conn(&id, reply);
                     }
                 });
             }
@@ -109,7 +105,7 @@ async fn serve(app: App, socket: WebSocket) {
         }
     }
     registry.remove(&id);
-    handle.close.close(super::sessions::CLOSE_NORMAL, "bye");
+    handle.close.close(CLOSE_NORMAL, "bye");
     let _ = handle.ctl;
     let _ = writer.await;
 }
@@ -124,59 +120,4 @@ where
         reason: reason.into(),
     }));
     let _ = tokio::time::timeout(Duration::from_secs(2), sink.send(frame)).await;
-}
-
-/// Handles one request frame; `None` when the frame cannot be answered (no `requestId`).
-pub async fn dispatch(app: &App, conn: &str, text: &str) -> Option<String> {
-    let Ok(Value::Object(mut frame)) = serde_json::from_str::<Value>(text) else {
-        tracing::debug!(conn, "ignored a frame that is not a JSON object");
-        return None;
-    };
-    let header = frame.remove("x_gs2")?;
-    let request_id = header.get("requestId")?.clone();
-    let field = |k: &str| header.get(k).and_then(Value::as_str).unwrap_or_default();
-    let (service, component, function) = (field("service"), field("component"), field("function"));
-    let name = format!("{service}.{component}.{function}");
-    let started = std::time::Instant::now();
-    let result = match routes::find_by_name(service, component, function) {
-        None => Err(ApiError::NoRoute(name.clone())),
-        Some(route) => match build_req(app, route.access, conn, frame) {
-            Ok(req) => (route.handler)(app.clone(), req).await,
-            Err(e) => Err(e),
-        },
-    };
-    let (status, body) = match result {
-        Ok(v) => (200u16, v),
-        Err(e) => {
-            let (s, b) = e.status_and_body();
-            (s.as_u16(), b)
-        }
-    };
-    metrics::HTTP_REQUESTS
-        .with_label_values(&[&format!("ws:{name}"), &status.to_string()])
-        .inc();
-    metrics::HTTP_LATENCY
-        .with_label_values(&[&format!("ws:{name}")])
-        .observe(started.elapsed().as_secs_f64());
-    Some(json!({ "requestId": request_id, "status": status, "body": body }).to_string())
-}
-
-fn build_req(
-    app: &App,
-    access: routes::Access,
-    conn: &str,
-    params: Map<String, Value>,
-) -> Result<Req, ApiError> {
-    let text = |k: &str| params.get(k).and_then(Value::as_str).map(str::to_string);
-    let bearer = text("xGs2ProjectToken").map(|t| format!("Bearer {t}"));
-    let access_token = text("xGs2AccessToken").or_else(|| text("accessToken"));
-    let caller = authenticate(app, access, bearer.as_deref(), access_token.as_deref())?;
-    Ok(Req {
-        duplication_avoider: text("xGs2DuplicationAvoider").filter(|s| !s.is_empty()),
-        params,
-        caller,
-        consistency: Consistency::ReadYourWrites,
-        raw: None,
-        connection: Some(conn.to_string()),
-    })
 }

@@ -18,6 +18,13 @@ pub enum ApiError {
     TooLarge,
     #[error("no such method: {0}")]
     NoRoute(String),
+    #[error("HTTP method not allowed: {0}")]
+    MethodNotAllowed(String),
+    #[error("request line too long")]
+    UriTooLong,
+    /// An error answer produced below the handlers (an axum rejection, a method router).
+    #[error("request refused with status {0}")]
+    Rejected(StatusCode),
     #[error("cluster unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -80,6 +87,18 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 detail("method", "chat.method.error.notFound", "notFound"),
             ),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                detail("method", "chat.method.error.notAllowed", "notAllowed"),
+            ),
+            ApiError::UriTooLong => (
+                StatusCode::URI_TOO_LONG,
+                detail("request", "chat.request.uri.error.tooLong", "tooLong"),
+            ),
+            ApiError::Rejected(status) => (
+                *status,
+                detail("request", "chat.request.error.invalid", "invalid"),
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 detail("cluster", "chat.cluster.error.unavailable", "unavailable"),
@@ -90,6 +109,22 @@ impl ApiError {
             ),
         };
         (status, error_body(&[d]))
+    }
+}
+
+impl ApiError {
+    /// The GS2 answer for an error status produced below the handlers (see
+    /// `faces::http::with_plumbing`).
+    pub fn for_status(status: StatusCode) -> Response {
+        let e = match status {
+            StatusCode::NOT_FOUND => ApiError::NoRoute(String::new()),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(String::new()),
+            StatusCode::URI_TOO_LONG => ApiError::UriTooLong,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
+            s => ApiError::Rejected(s),
+        };
+        let (status, body) = e.status_and_body();
+        (status, axum::Json(body)).into_response()
     }
 }
 

@@ -1,14 +1,13 @@
 //! REST transport: turns an HTTP request into a [`Req`] for the dispatch table (path
 //! segments, query, gzip or plain JSON body, tokens), and the result into a GS2 response.
+//! Body limits and gzip are the shared plumbing of `faces::http`.
 
-use std::io::Read;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use flate2::read::GzDecoder;
 use proto::gs2::ChatError;
 use serde_json::{Map, Value};
 
@@ -17,54 +16,9 @@ use super::error::ApiError;
 use super::request::{Caller, Req};
 use super::routes::{self, Access, Route};
 use super::App;
+use crate::faces::http::{read_decoded, BodyError};
 use crate::metrics;
 use crate::raft::cluster::{now_ms, Consistency};
-
-/// Largest request body accepted, compressed or not (master data may be 5 MB).
-pub const MAX_BODY: usize = 6 * 1024 * 1024;
-/// An oversized upload is read (and dropped) up to this size before it is refused.
-const DRAIN_MAX: usize = 64 * 1024 * 1024;
-/// ... and for at most this long.
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// The request body, at most [`MAX_BODY`] bytes. A larger one is read to its end (discarded,
-/// within [`DRAIN_MAX`] and [`DRAIN_TIME`]) before the `tooLarge` error: a server that answers and
-/// closes while the client is still sending resets the connection, and the client sees no
-/// status at all.
-async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    use futures::StreamExt;
-    let mut stream = body.into_data_stream();
-    let mut buf = bytes::BytesMut::new();
-    let mut total = 0usize;
-    let mut drain_until = None;
-    loop {
-        let next = match drain_until {
-            None => stream.next().await,
-            Some(deadline) => match tokio::time::timeout_at(deadline, stream.next()).await {
-                Ok(next) => next,
-                Err(_) => return Err(ApiError::TooLarge),
-            },
-        };
-        let chunk = match next {
-            None => break,
-            Some(Ok(chunk)) => chunk,
-            Some(Err(_)) => return Err(ApiError::TooLarge),
-        };
-        total = total.saturating_add(chunk.len());
-        if total <= MAX_BODY {
-            buf.extend_from_slice(&chunk);
-        } else if total > DRAIN_MAX {
-            return Err(ApiError::TooLarge);
-        } else if drain_until.is_none() {
-            buf = bytes::BytesMut::new();
-            drain_until = Some(tokio::time::Instant::now() + DRAIN_TIME);
-        }
-    }
-    if total > MAX_BODY {
-        return Err(ApiError::TooLarge);
-    }
-    Ok(buf.freeze())
-}
 
 pub const CONSISTENCY_HEADER: &str = "x-chat-read-consistency";
 
@@ -90,10 +44,16 @@ pub async fn gs2(
         .split_first()
         .and_then(|(service, rest)| routes::find(&method, service, rest));
     let Some((route, path_params)) = found else {
+        let error = if routes::method_known(&method) {
+            ApiError::NoRoute(uri.path().to_string())
+        } else {
+            ApiError::MethodNotAllowed(method.to_string())
+        };
+        let response = error.into_response();
         metrics::HTTP_REQUESTS
-            .with_label_values(&["unknown", "404"])
+            .with_label_values(&["unknown", response.status().as_str()])
             .inc();
-        return ApiError::NoRoute(uri.path().to_string()).into_response();
+        return response;
     };
     let name = route.name();
     let result = match build_req(&app, route, path_params, &uri, &headers, body).await {
@@ -121,17 +81,7 @@ async fn build_req(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Req, ApiError> {
-    let bytes = read_body(body).await?;
-    let gzip = headers
-        .get("content-encoding")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    // Some clients inflate transparently yet keep the header: inflate only real gzip data.
-    let bytes = if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
-        gunzip(&bytes)?
-    } else {
-        bytes
-    };
+    let bytes = read_decoded(headers, body).await?;
     let mut params = Map::new();
     let mut raw = None;
     if route.raw_body {
@@ -178,16 +128,13 @@ async fn build_req(
     })
 }
 
-pub fn gunzip(bytes: &[u8]) -> Result<Bytes, ApiError> {
-    let mut out = Vec::new();
-    GzDecoder::new(bytes)
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::BadBody(format!("gzip: {e}")))?;
-    if out.len() > MAX_BODY {
-        return Err(ApiError::TooLarge);
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge => ApiError::TooLarge,
+            BodyError::Gzip(e) => ApiError::BadBody(format!("gzip: {e}")),
+        }
     }
-    Ok(Bytes::from(out))
 }
 
 /// Checks the token a method requires. `authorization` is `Bearer <project token>`.

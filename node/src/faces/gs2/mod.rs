@@ -1,8 +1,13 @@
-//! The GS2 API: one dispatch table ([`routes`]) of every method with its path, access rule and
-//! handler, served over REST by [`http`] (and, later, over WebSocket through the same table).
+//! The GS2 face (GS2-Chat, GS2-Gateway, identifier and auth): one dispatch table ([`routes`])
+//! of every method with its path, access rule and handler, served over REST by [`http`] and over
+//! the GS2-Gateway WebSocket protocol by [`ws`] through the same table.
 //!
 //! - [`request`]: the flattened call handlers see; [`auth`]: tokens; [`error`]: the one
-//!   error→HTTP mapping; [`render`]: records→models; [`chat`], [`identity`]: the handlers.
+//!   error→HTTP mapping and the GS2 error body; [`render`]: records→models with GRNs and
+//!   millisecond times; [`chat`], [`gateway`], [`identity`]: the handlers.
+//!
+//! Not here: the engine it calls (cluster, views, gateway, bus) and the shared HTTP plumbing
+//! (`faces::http`).
 
 pub mod auth;
 pub mod chat;
@@ -13,8 +18,12 @@ pub mod identity;
 pub mod render;
 pub mod request;
 pub mod routes;
+pub mod ws;
 
 use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
 
 use crate::raft::cluster::Cluster;
 use crate::storage::View;
@@ -33,3 +42,13 @@ pub struct AppState {
 }
 
 pub type App = Arc<AppState>;
+
+/// The GS2 routes: the WebSocket endpoint at `/`, and every other path through the dispatch
+/// table. The GS2 face is the fallback face: a path no face claims gets its 404 body.
+pub fn router(app: App) -> Router {
+    let routes = Router::new()
+        .route("/", get(ws::upgrade))
+        .fallback(http::gs2)
+        .with_state(app);
+    crate::faces::http::with_plumbing(routes, error::ApiError::for_status)
+}

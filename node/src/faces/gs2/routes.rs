@@ -37,16 +37,30 @@ pub struct Route {
     /// Body is passed raw instead of parsed as JSON (upload URLs).
     pub raw_body: bool,
     pub handler: Handler,
-    /// `path` split at `/`, and `service.component.function` (metrics label): both filled once
-    /// when the table is built, not per request.
+    /// `path` split at `/`, `service.component.function` (the REST metrics label) and
+    /// `ws:service.component.function` (the WebSocket one): filled once when the table is
+    /// built, not per request.
     pub segments: Vec<&'static str>,
     pub name: String,
+    pub ws_name: String,
 }
 
 impl Route {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    pub fn ws_name(&self) -> &str {
+        &self.ws_name
+    }
+}
+
+/// Metrics label of a WebSocket request naming no route (never the client's strings).
+pub const WS_UNKNOWN: &str = "ws:unknown";
+
+/// Whether any route of the table uses `method` (a request with another method answers 405).
+pub fn method_known(method: &Method) -> bool {
+    ROUTES.iter().any(|r| r.method == *method)
 }
 
 macro_rules! route {
@@ -62,6 +76,7 @@ macro_rules! route {
             handler: |a, r| Box::pin($h(a, r)),
             segments: Vec::new(),
             name: String::new(),
+            ws_name: String::new(),
         }
     };
 }
@@ -167,6 +182,7 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
     for r in &mut v {
         r.segments = r.path.split('/').filter(|s| !s.is_empty()).collect();
         r.name = format!("{}.{}.{}", r.service, r.component, r.function);
+        r.ws_name = format!("ws:{}", r.name);
     }
     v
 });
@@ -258,6 +274,8 @@ mod tests {
         let (_, p) = find(&Method::GET, "chat", &segs("null")).unwrap();
         assert!(p["namespaceName"].is_null());
         assert!(find(&Method::PATCH, "chat", &segs("ns")).is_none());
+        assert!(!method_known(&Method::PATCH));
+        assert!(method_known(&Method::DELETE));
     }
 
     #[test]

@@ -1,18 +1,45 @@
-//! Operations endpoints beside the GS2 API: cluster status and membership (project token
-//! required), health, readiness and Prometheus metrics.
+//! The operators' face: cluster status and membership, snapshots, leader transfer and backups
+//! under `/admin/cluster` (project token required), and `/healthz`, `/readyz`, `/metrics`.
+//!
+//! A face, not engine: it authenticates (with the GS2 project credential, which `chat-node
+//! admin` logs in for) and answers with the GS2 error body, and the engine never imports a
+//! face. It calls the engine (`Cluster`, `View`, `Bus`, `Gateway`) like every face. Request
+//! bodies are inflated and limited by tower-http and axum layers (admin bodies are small and
+//! always labelled), not by the GS2 REST reader. See `faces/DESIGN.md`.
 
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use proto::gs2::ChatError;
 use serde::Deserialize;
+use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::faces::gs2::error::ApiError;
-use crate::faces::gs2::http::{authenticate, gunzip};
+use crate::faces::gs2::http::authenticate;
 use crate::faces::gs2::routes::Access;
 use crate::faces::gs2::App;
+use crate::faces::http::{with_plumbing, MAX_BODY};
 use crate::metrics;
+
+/// The operators' routes, with their layers.
+pub fn router(app: App) -> Router {
+    let routes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/admin/cluster", get(status))
+        .route("/admin/cluster/nodes", post(add_node))
+        .route("/admin/cluster/nodes/:node_id", delete(remove_node))
+        .route("/admin/cluster/snapshot", post(snapshot))
+        .route("/admin/cluster/leader", post(transfer_leader))
+        .route("/admin/cluster/backup", get(backup))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(RequestDecompressionLayer::new())
+        .with_state(app);
+    with_plumbing(routes, ApiError::for_status)
+}
 
 fn require_project(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -37,11 +64,6 @@ pub async fn add_node(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     require_project(&app, &headers)?;
-    let body = if body.starts_with(&[0x1f, 0x8b]) {
-        gunzip(&body)?
-    } else {
-        body
-    };
     let req: AddNode =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(e.to_string()))?;
     if req.node_id == 0 || req.raft_addr.parse::<std::net::SocketAddr>().is_err() {

@@ -12,8 +12,7 @@ use crate::faces::gs2::chat::{item, read};
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
-use crate::gateway::fcm::Target;
-use crate::gateway::push::send_with_retries;
+use crate::gateway::mobile::MobileError;
 use crate::raft::cluster::now_ms;
 
 /// Issuer of notifications sent through `sendNotification`.
@@ -127,40 +126,28 @@ fn notification(req: &Req) -> Result<Notification, ChatError> {
     })
 }
 
-/// Sends a push to the user's firebase token through the namespace's firebase settings.
+/// Queues a push to the user's firebase token through the namespace's firebase settings (the
+/// gateway sends it, with retries, off the request path).
 async fn push_to_mobile(
     app: &App,
     req: &Req,
     ns: &str,
     user: &str,
-    n: &Notification,
+    n: Notification,
 ) -> Result<(), ApiError> {
     let view = read(app, req).await?;
-    let gw = view
-        .gateway_namespace(ns)?
-        .ok_or_else(|| not_found("namespace"))?;
-    let token = view
-        .firebase_token(ns, user)?
-        .ok_or_else(|| not_found("firebaseToken"))?;
-    let (Some(project), Some(secret)) = (
-        gw.settings.firebase_project_id.as_deref(),
-        gw.settings.firebase_secret.as_deref(),
-    ) else {
-        return Err(ChatError::invalid(
-            "namespace",
-            "gateway.namespace.firebaseSecret.error.require",
-        )
-        .into());
-    };
-    let target = Target {
-        project_id: project,
-        secret,
-        token: &token.token,
-        locale: token.locale.as_deref(),
-    };
-    send_with_retries(&app.gateway, &target, n)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))
+    app.gateway
+        .push_to_mobile(view, ns, user, n)
+        .map_err(|e| match e {
+            MobileError::NoNamespace => not_found("namespace").into(),
+            MobileError::NoToken => not_found("firebaseToken").into(),
+            MobileError::NotConfigured => ApiError::from(ChatError::invalid(
+                "namespace",
+                "gateway.namespace.firebaseSecret.error.require",
+            )),
+            MobileError::QueueFull => ApiError::Unavailable(e.to_string()),
+            MobileError::Read(e) => e.into(),
+        })
 }
 
 pub async fn send_notification(app: App, req: Req) -> Result<Value, ApiError> {
@@ -173,7 +160,7 @@ pub async fn send_notification(app: App, req: Req) -> Result<Value, ApiError> {
     require_namespace(&app, &req, &ns).await?;
     let reached = app.gateway.notify(&ns, &user, n.frame().to_string()).await;
     if reached.is_empty() && transfer {
-        push_to_mobile(&app, &req, &ns, &user, &n).await?;
+        push_to_mobile(&app, &req, &ns, &user, n).await?;
         return Ok(json!({ "protocol": "firebase", "sendConnectionIds": reached }));
     }
     Ok(json!({ "protocol": "websocket", "sendConnectionIds": reached }))
@@ -183,7 +170,7 @@ pub async fn send_mobile_notification(app: App, req: Req) -> Result<Value, ApiEr
     let ns = ns_name(&req)?;
     let user = user(&req)?;
     let n = notification(&req)?;
-    push_to_mobile(&app, &req, &ns, &user, &n).await?;
+    push_to_mobile(&app, &req, &ns, &user, n).await?;
     Ok(json!({}))
 }
 
