@@ -6,10 +6,14 @@
 //! - [`server`]: boot sequence and ordered shutdown.
 //! - [`raft`]: openraft types, the peer network on its own port, leader forwarding, read-index.
 //! - [`storage`]: RocksDB column families, the log store, the state machine, apply and reads.
-//! - [`faces`]: the API faces; [`faces::gs2`]: the GS2 dispatch table, REST transport, auth, handlers, admin endpoints.
+//! - [`faces`]: the API faces over the engine below: [`faces::gs2`] (GS2 REST and WebSocket
+//!   protocol), [`faces::ops`] (admin, health, metrics), [`faces::http`] (shared plumbing).
 //! - [`bus`]: outbox relay and event transport (NATS JetStream or in-process).
-//! - [`gateway`]: WebSocket sessions, cluster-wide presence, fan-out, mobile push.
+//! - [`gateway`]: WebSocket sessions and the protocol-neutral socket pump, cluster-wide
+//!   presence, fan-out, mobile push.
 //! - [`metrics`]: Prometheus registry.
+//!
+//! The engine (`raft`, `storage`, `bus`, `gateway`) never imports [`faces`].
 
 pub mod admin_cli;
 pub mod bus;
