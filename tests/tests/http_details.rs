@@ -642,7 +642,7 @@ async fn uri_too_long_and_unknown_methods_answer_with_gs2_bodies() {
 
     // A 20 KiB query, then a 20 KiB path (the limit is 16 KiB of path and query).
     c.get("/chat/edge")
-        .query("pad", &"q".repeat(20 << 10))
+        .query("pad", "q".repeat(20 << 10))
         .send()
         .await
         .expect_error(414, Some("tooLong"));
