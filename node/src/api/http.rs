@@ -76,16 +76,7 @@ pub async fn gs2(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let segments: Vec<String> = uri
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
+    let segments = path_segments(uri.path());
     let found = segments
         .split_first()
         .and_then(|(service, rest)| routes::find(&method, service, rest));
@@ -126,31 +117,7 @@ async fn build_req(
         .get("content-encoding")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    // Some clients inflate transparently yet keep the header: inflate only real gzip data.
-    let bytes = if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
-        gunzip(&bytes)?
-    } else {
-        bytes
-    };
-    let mut params = Map::new();
-    let mut raw = None;
-    if route.raw_body {
-        raw = Some(bytes);
-    } else if !bytes.iter().all(u8::is_ascii_whitespace) {
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => params = map,
-            Ok(Value::Null) => {}
-            Ok(_) => return Err(ApiError::BadBody("body is not a JSON object".into())),
-            Err(e) => return Err(ApiError::BadBody(e.to_string())),
-        }
-    }
-    if let Some(q) = uri.query() {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(q).map_err(|e| ApiError::BadBody(e.to_string()))?;
-        for (k, v) in pairs {
-            params.insert(k, Value::String(v));
-        }
-    }
+    let (mut params, raw) = decode_params(route.raw_body, gzip, bytes, uri.query())?;
     params.extend(path_params);
     let header = |name: &str| {
         headers
@@ -176,6 +143,54 @@ async fn build_req(
         raw,
         connection: None,
     })
+}
+
+/// The percent-decoded, non-empty segments of a request path.
+pub fn path_segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// Body (gzip or plain JSON object, or raw for upload routes) and query string into the
+/// request's fields; the query wins over the body.
+pub fn decode_params(
+    raw_body: bool,
+    gzip: bool,
+    bytes: Bytes,
+    query: Option<&str>,
+) -> Result<(Map<String, Value>, Option<Bytes>), ApiError> {
+    // Some clients inflate transparently yet keep the header: inflate only real gzip data.
+    let bytes = if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
+        gunzip(&bytes)?
+    } else {
+        bytes
+    };
+    let mut params = Map::new();
+    let mut raw = None;
+    if raw_body {
+        raw = Some(bytes);
+    } else if !bytes.iter().all(u8::is_ascii_whitespace) {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => params = map,
+            Ok(Value::Null) => {}
+            Ok(_) => return Err(ApiError::BadBody("body is not a JSON object".into())),
+            Err(e) => return Err(ApiError::BadBody(e.to_string())),
+        }
+    }
+    if let Some(q) = query {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(q).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        for (k, v) in pairs {
+            params.insert(k, Value::String(v));
+        }
+    }
+    Ok((params, raw))
 }
 
 pub fn gunzip(bytes: &[u8]) -> Result<Bytes, ApiError> {

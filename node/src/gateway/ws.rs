@@ -128,14 +128,21 @@ where
 
 /// Handles one request frame; `None` when the frame cannot be answered (no `requestId`).
 pub async fn dispatch(app: &App, conn: &str, text: &str) -> Option<String> {
-    let Ok(Value::Object(mut frame)) = serde_json::from_str::<Value>(text) else {
-        tracing::debug!(conn, "ignored a frame that is not a JSON object");
+    let Some(RequestFrame {
+        request_id,
+        service,
+        component,
+        function,
+        params: frame,
+    }) = decode_request_frame(text)
+    else {
+        tracing::debug!(
+            conn,
+            "ignored a frame that is not a JSON object with an x_gs2 header"
+        );
         return None;
     };
-    let header = frame.remove("x_gs2")?;
-    let request_id = header.get("requestId")?.clone();
-    let field = |k: &str| header.get(k).and_then(Value::as_str).unwrap_or_default();
-    let (service, component, function) = (field("service"), field("component"), field("function"));
+    let (service, component, function) = (&*service, &*component, &*function);
     let name = format!("{service}.{component}.{function}");
     let started = std::time::Instant::now();
     let result = match routes::find_by_name(service, component, function) {
@@ -159,6 +166,36 @@ pub async fn dispatch(app: &App, conn: &str, text: &str) -> Option<String> {
         .with_label_values(&[&format!("ws:{name}")])
         .observe(started.elapsed().as_secs_f64());
     Some(json!({ "requestId": request_id, "status": status, "body": body }).to_string())
+}
+
+/// A request frame: the `x_gs2` header's fields and the other fields as the call's params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestFrame {
+    pub request_id: Value,
+    pub service: String,
+    pub component: String,
+    pub function: String,
+    pub params: Map<String, Value>,
+}
+
+/// `None` when the frame is not a JSON object with an `x_gs2` header carrying a `requestId`.
+pub fn decode_request_frame(text: &str) -> Option<RequestFrame> {
+    let Ok(Value::Object(mut params)) = serde_json::from_str::<Value>(text) else {
+        return None;
+    };
+    let header = params.remove("x_gs2")?;
+    let request_id = header.get("requestId")?.clone();
+    let field = |k: &str| {
+        let v = header.get(k).and_then(Value::as_str).unwrap_or_default();
+        v.to_string()
+    };
+    Some(RequestFrame {
+        request_id,
+        service: field("service"),
+        component: field("component"),
+        function: field("function"),
+        params,
+    })
 }
 
 fn build_req(
