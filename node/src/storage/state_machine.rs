@@ -46,16 +46,17 @@ fn snap_err<E: std::error::Error + 'static>(e: E) -> StorageError<NodeId> {
 /// (keys and values as binary strings); snapshots of earlier versions, which stored bytes as
 /// arrays of integers, decode too.
 #[derive(Deserialize)]
-struct SnapshotBody {
-    format: u32,
-    rows: Vec<(String, ByteBuf, ByteBuf)>,
+pub struct SnapshotBody {
+    pub format: u32,
+    pub rows: Vec<(String, ByteBuf, ByteBuf)>,
 }
 
+/// `snapshot-g<group>.bin` and backups: the snapshot's meta and its payload.
 #[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
-    meta: SnapshotMeta<NodeId, Node>,
+pub struct StoredSnapshot {
+    pub meta: SnapshotMeta<NodeId, Node>,
     #[serde(with = "serde_bytes")]
-    data: Vec<u8>,
+    pub data: Vec<u8>,
 }
 
 pub struct StateMachine {

@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use proto::gs2::ChatError;
 use serde_json::{Map, Value};
 
@@ -30,16 +31,7 @@ pub async fn gs2(
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let segments: Vec<String> = uri
-        .path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
-        .collect();
+    let segments = path_segments(uri.path());
     let found = segments
         .split_first()
         .and_then(|(service, rest)| routes::find(&method, service, rest));
@@ -82,25 +74,7 @@ async fn build_req(
     body: Body,
 ) -> Result<Req, ApiError> {
     let bytes = read_decoded(headers, body).await?;
-    let mut params = Map::new();
-    let mut raw = None;
-    if route.raw_body {
-        raw = Some(bytes);
-    } else if !bytes.iter().all(u8::is_ascii_whitespace) {
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => params = map,
-            Ok(Value::Null) => {}
-            Ok(_) => return Err(ApiError::BadBody("body is not a JSON object".into())),
-            Err(e) => return Err(ApiError::BadBody(e.to_string())),
-        }
-    }
-    if let Some(q) = uri.query() {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(q).map_err(|e| ApiError::BadBody(e.to_string()))?;
-        for (k, v) in pairs {
-            params.insert(k, Value::String(v));
-        }
-    }
+    let (mut params, raw) = decode_params(route.raw_body, bytes, uri.query())?;
     params.extend(path_params);
     let header = |name: &str| {
         headers
@@ -126,6 +100,47 @@ async fn build_req(
         raw,
         connection: None,
     })
+}
+
+/// The percent-decoded, non-empty segments of a request path.
+pub fn path_segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+/// A (decompressed) body, a JSON object or raw for upload routes, and the query string into
+/// the request's fields; the query wins over the body.
+pub fn decode_params(
+    raw_body: bool,
+    bytes: Bytes,
+    query: Option<&str>,
+) -> Result<(Map<String, Value>, Option<Bytes>), ApiError> {
+    let mut params = Map::new();
+    let mut raw = None;
+    if raw_body {
+        raw = Some(bytes);
+    } else if !bytes.iter().all(u8::is_ascii_whitespace) {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => params = map,
+            Ok(Value::Null) => {}
+            Ok(_) => return Err(ApiError::BadBody("body is not a JSON object".into())),
+            Err(e) => return Err(ApiError::BadBody(e.to_string())),
+        }
+    }
+    if let Some(q) = query {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(q).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        for (k, v) in pairs {
+            params.insert(k, Value::String(v));
+        }
+    }
+    Ok((params, raw))
 }
 
 impl From<BodyError> for ApiError {

@@ -34,14 +34,21 @@ pub async fn upgrade(State(app): State<App>, ws: WebSocketUpgrade) -> Response {
 
 /// Handles one request frame; `None` when the frame cannot be answered (no `requestId`).
 pub async fn dispatch(app: &App, conn: &str, text: &str) -> Option<String> {
-    let Ok(Value::Object(mut frame)) = serde_json::from_str::<Value>(text) else {
-        tracing::debug!(conn, "ignored a frame that is not a JSON object");
+    let Some(RequestFrame {
+        request_id,
+        service,
+        component,
+        function,
+        params: frame,
+    }) = decode_request_frame(text)
+    else {
+        tracing::debug!(
+            conn,
+            "ignored a frame that is not a JSON object with an x_gs2 header"
+        );
         return None;
     };
-    let header = frame.remove("x_gs2")?;
-    let request_id = header.get("requestId")?.clone();
-    let field = |k: &str| header.get(k).and_then(Value::as_str).unwrap_or_default();
-    let (service, component, function) = (field("service"), field("component"), field("function"));
+    let (service, component, function) = (&*service, &*component, &*function);
     let started = std::time::Instant::now();
     let route = routes::find_by_name(service, component, function);
     // The metrics label is the route's name or `ws:unknown`, never the client's strings.
@@ -88,5 +95,39 @@ fn build_req(
         consistency: Consistency::ReadYourWrites,
         raw: None,
         connection: Some(conn.to_string()),
+    })
+}
+
+/// A request frame: the `x_gs2` header's fields and the other fields as the call's params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestFrame {
+    pub request_id: Value,
+    pub service: String,
+    pub component: String,
+    pub function: String,
+    pub params: Map<String, Value>,
+}
+
+/// Decodes a text frame; `None` when it is not a JSON object with an `x_gs2` header carrying
+/// a `requestId` (such a frame cannot be answered).
+pub fn decode_request_frame(text: &str) -> Option<RequestFrame> {
+    let Ok(Value::Object(mut params)) = serde_json::from_str::<Value>(text) else {
+        return None;
+    };
+    let header = params.remove("x_gs2")?;
+    let request_id = header.get("requestId")?.clone();
+    let field = |k: &str| {
+        header
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(RequestFrame {
+        request_id,
+        service: field("service"),
+        component: field("component"),
+        function: field("function"),
+        params,
     })
 }

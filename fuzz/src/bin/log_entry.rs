@@ -1,0 +1,5 @@
+//! afl entry point of the `log_entry` target (see `fuzz/README.md`).
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| fuzz::log_entry(data));
+}

@@ -1,0 +1,5 @@
+//! afl entry point of the `ws_frame` target (see `fuzz/README.md`).
+
+fn main() {
+    afl::fuzz!(|data: &[u8]| fuzz::ws_frame(data));
+}
