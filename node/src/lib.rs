@@ -14,9 +14,11 @@
 pub mod admin_cli;
 pub mod api;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod gateway;
 pub mod metrics;
 pub mod raft;
+pub mod retry;
 pub mod server;
 pub mod storage;

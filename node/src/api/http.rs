@@ -17,8 +17,9 @@ use super::error::ApiError;
 use super::request::{Caller, Req};
 use super::routes::{self, Access, Route};
 use super::App;
+use crate::clock::now_ms;
 use crate::metrics;
-use crate::raft::cluster::{now_ms, Consistency};
+use crate::raft::cluster::Consistency;
 
 /// Largest request body accepted, compressed or not (master data may be 5 MB).
 pub const MAX_BODY: usize = 6 * 1024 * 1024;

@@ -10,7 +10,7 @@ use super::{check_room_access, item, items, read, unexpected, write};
 use crate::api::error::ApiError;
 use crate::api::request::Req;
 use crate::api::App;
-use crate::raft::cluster::now_ms;
+use crate::clock::now_ms;
 
 /// Default `startAt` of `describeMessages`: one hour ago.
 const DEFAULT_WINDOW_MS: i64 = 3600 * 1000;

@@ -12,9 +12,9 @@ use crate::api::chat::{item, read};
 use crate::api::error::ApiError;
 use crate::api::request::Req;
 use crate::api::App;
+use crate::clock::now_ms;
 use crate::gateway::fcm::Target;
 use crate::gateway::push::send_with_retries;
-use crate::raft::cluster::now_ms;
 
 /// Issuer of notifications sent through `sendNotification`.
 pub const SEND_NOTIFICATION_ISSUER: &str = "Gs2Gateway:SendNotification";
