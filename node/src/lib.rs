@@ -17,10 +17,12 @@
 
 pub mod admin_cli;
 pub mod bus;
+pub mod clock;
 pub mod config;
 pub mod faces;
 pub mod gateway;
 pub mod metrics;
 pub mod raft;
+pub mod retry;
 pub mod server;
 pub mod storage;

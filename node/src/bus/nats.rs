@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::{Acker, BusError, Deliveries, PushJob};
 use crate::config::NatsConfig;
+use crate::retry::Backoff;
 
 const POSTED_FILTER: &str = "chat.ns.*.room.*.messagePosted";
 const PUSH_FILTER: &str = "chat.ns.*.room.*.mobilePushRequested";
@@ -30,6 +31,13 @@ const PUSH_CONSUMER: &str = "chat-mobile-push";
 const FANOUT_LOOKBACK: Duration = Duration::from_secs(5);
 /// Longer than any outbox row stays unpublished-but-untrimmed.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
+/// Reconnects and consumer re-creations back off from 100 ms to 5 s, with jitter.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+pub(super) fn consumer_backoff() -> Backoff {
+    Backoff::new(RETRY_FIRST, RETRY_MAX)
+}
 
 #[derive(Clone)]
 pub struct NatsBus {
@@ -50,7 +58,11 @@ impl NatsBus {
             .max_reconnects(None)
             .connection_timeout(Duration::from_secs(3))
             .reconnect_delay_callback(|attempts| {
-                Duration::from_millis((100u64 << attempts.min(6)).min(5_000))
+                // async-nats counts the attempts; the helper draws the jittered delay for it.
+                consumer_backoff()
+                    .after_attempts(attempts)
+                    .next_delay()
+                    .unwrap_or(RETRY_MAX)
             })
             .event_callback(move |event| {
                 let flag = flag.clone();
@@ -150,7 +162,7 @@ impl NatsBus {
 
     async fn fanout_loop(self, tx: mpsc::Sender<Envelope>) {
         let mut next_seq: Option<u64> = None;
-        let mut backoff = Backoff::default();
+        let mut backoff = consumer_backoff();
         loop {
             match self.fanout_once(&tx, &mut next_seq).await {
                 Ok(()) => return, // receiver gone: node shutting down
@@ -212,7 +224,7 @@ impl NatsBus {
     }
 
     async fn push_loop(self, tx: mpsc::Sender<PushJob>) {
-        let mut backoff = Backoff::default();
+        let mut backoff = consumer_backoff();
         loop {
             match self.push_once(&tx).await {
                 Ok(()) => return,
@@ -273,23 +285,5 @@ impl NatsBus {
             }
         }
         Err(err("consumer stream ended".into()))
-    }
-}
-
-/// Exponential backoff from 100 ms to 5 s.
-#[derive(Default)]
-pub struct Backoff {
-    attempt: u32,
-}
-
-impl Backoff {
-    pub async fn wait(&mut self) {
-        let ms = (100u64 << self.attempt.min(6)).min(5_000);
-        self.attempt += 1;
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-    }
-
-    pub fn reset(&mut self) {
-        self.attempt = 0;
     }
 }

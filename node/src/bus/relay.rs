@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use proto::command::Command;
 use proto::event::Envelope;
 
-use super::nats::Backoff;
+use super::nats::consumer_backoff;
 use super::Bus;
 use crate::raft::cluster::Cluster;
 use crate::storage::View;
@@ -49,7 +49,7 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
     let mut trimmed_through: Option<u64> = None;
     let mut last_trim = Instant::now();
     let mut applied = cluster.raft().metrics();
-    let mut backoff = Backoff::default();
+    let mut backoff = consumer_backoff();
     // The applied index at the last read: metrics also change on every replication ack and
     // heartbeat, and only a new applied entry can add outbox rows.
     let mut read_at_applied: Option<u64>;

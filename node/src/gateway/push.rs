@@ -18,13 +18,13 @@ use super::fanout::post_notification;
 use super::fcm::{FcmError, Target};
 use super::{push_target, Gateway};
 use crate::bus::PushJob;
+use crate::retry::Backoff;
 use crate::storage::View;
 
-const ATTEMPTS: [Duration; 3] = [
-    Duration::from_millis(200),
-    Duration::from_secs(1),
-    Duration::from_secs(3),
-];
+/// FCM sends per push before the event goes back to the bus, and the backoff between them.
+const ATTEMPTS: usize = 3;
+const RETRY_FIRST: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(3);
 const REDELIVERY_DELAY: Duration = Duration::from_secs(15);
 
 pub async fn run(gateway: Arc<Gateway>, view: View, mut rx: mpsc::Receiver<PushJob>) {
@@ -153,16 +153,16 @@ pub async fn send_with_retries(
     target: &Target<'_>,
     notification: &proto::gs2::gateway::Notification,
 ) -> Result<(), FcmError> {
-    let mut last = None;
-    for delay in ATTEMPTS {
+    let mut backoff = Backoff::new(RETRY_FIRST, RETRY_MAX);
+    let mut attempt = 1;
+    loop {
         match gateway.fcm.send(target, notification).await {
             Ok(()) => return Ok(()),
-            Err(e) if e.retriable() => {
-                last = Some(e);
-                tokio::time::sleep(delay).await;
+            Err(e) if e.retriable() && attempt < ATTEMPTS => {
+                attempt += 1;
+                backoff.wait().await;
             }
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or(FcmError::NotConfigured))
 }

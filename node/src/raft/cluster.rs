@@ -17,6 +17,7 @@ use super::failover::LeaderWatch;
 use super::network::{NetError, PeerPool};
 use super::rpc::{ForwardError, RpcBody, RpcResponse};
 use super::{Node, NodeId, Raft};
+use crate::clock::now_ms;
 use crate::gateway::sessions::Registry;
 
 /// How long a request waits for a leader (elections, failover) before giving up.
@@ -174,13 +175,6 @@ pub struct ClusterStatus {
     pub snapshot_index: Option<u64>,
     pub purged_index: Option<u64>,
     pub members: Vec<MemberStatus>,
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 impl Cluster {

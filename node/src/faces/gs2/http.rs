@@ -17,9 +17,10 @@ use super::error::ApiError;
 use super::request::{Caller, Req};
 use super::routes::{self, Access, Route};
 use super::App;
+use crate::clock::now_ms;
 use crate::faces::http::{read_decoded, BodyError};
 use crate::metrics;
-use crate::raft::cluster::{now_ms, Consistency};
+use crate::raft::cluster::Consistency;
 
 pub const CONSISTENCY_HEADER: &str = "x-chat-read-consistency";
 

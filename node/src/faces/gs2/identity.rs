@@ -8,7 +8,7 @@ use super::auth::{Claims, TOKEN_TTL_MS};
 use super::error::ApiError;
 use super::request::Req;
 use super::App;
-use crate::raft::cluster::now_ms;
+use crate::clock::now_ms;
 
 /// `POST /identifier/projectToken/login`: client credentials → project token.
 pub async fn project_login(app: App, req: Req) -> Result<Value, ApiError> {

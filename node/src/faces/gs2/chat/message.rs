@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 
 use super::room::ns_and_room;
 use super::{check_room_access, item, items, read, unexpected, write};
+use crate::clock::now_ms;
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
-use crate::raft::cluster::now_ms;
 
 /// Default `startAt` of `describeMessages`: one hour ago.
 const DEFAULT_WINDOW_MS: i64 = 3600 * 1000;

@@ -8,12 +8,12 @@ use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::{not_found, ns_name, user};
+use crate::clock::now_ms;
 use crate::faces::gs2::chat::{item, read};
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
 use crate::gateway::mobile::MobileError;
-use crate::raft::cluster::now_ms;
 
 /// Issuer of notifications sent through `sendNotification`.
 pub const SEND_NOTIFICATION_ISSUER: &str = "Gs2Gateway:SendNotification";
