@@ -16,6 +16,7 @@ pub mod api;
 pub mod bus;
 pub mod config;
 pub mod gateway;
+pub mod lifecycle;
 pub mod metrics;
 pub mod raft;
 pub mod server;
