@@ -21,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod faces;
 pub mod gateway;
+pub mod lifecycle;
 pub mod metrics;
 pub mod raft;
 pub mod retry;
