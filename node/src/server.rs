@@ -17,6 +17,7 @@ use crate::faces::gs2::{self as api, App, AppState};
 use crate::gateway::fcm::Fcm;
 use crate::gateway::sessions::Registry;
 use crate::gateway::{fanout, mobile, push, Gateway};
+use crate::lifecycle::Lifecycle;
 use crate::raft::cluster::Cluster;
 use crate::raft::network::{Network, PeerPool};
 use crate::raft::{server as raft_server, Node, Raft, DEFAULT_GROUP};
@@ -24,9 +25,12 @@ use crate::storage::apply::DEDUP_TTL_MS;
 use crate::storage::log_store::LogStore;
 use crate::storage::state_machine::StateMachine;
 use crate::storage::{Store, View};
+use tokio_util::sync::CancellationToken;
 
 /// How often the leader proposes the retention sweep.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a stopping node waits for its tasks before it exits anyway.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let fresh = !config.data_dir.join("db").exists();
@@ -92,12 +96,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Duration::from_millis(lease_ms),
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let raft_task = tokio::spawn(raft_server::serve(
-        raft_listener,
-        cluster.clone(),
-        stop_rx.clone(),
-    ));
+    // Every long-lived task is spawned on `life` and watches its token; a fatal error anywhere
+    // cancels it, and the node stops instead of serving stale data.
+    let life = Lifecycle::new();
+    life.spawn(
+        "raft-port",
+        raft_server::serve(raft_listener, cluster.clone(), life.token()),
+    );
+    life.spawn("raft-watch", watch_fatal(raft.clone(), life.clone()));
 
     bootstrap(&raft, &config, &advertised_raft).await?;
     if config.restore_from.is_some() {
@@ -106,8 +112,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     write_ports(&config, api_addr, raft_addr)?;
 
-    tokio::spawn(crate::metrics::watch_raft(raft.clone()));
-    tokio::spawn(sweep_loop(cluster.clone(), stop_rx.clone()));
+    life.spawn(
+        "raft-metrics",
+        until(life.clone(), crate::metrics::watch_raft(raft.clone())),
+    );
+    life.spawn("sweep", sweep_loop(cluster.clone(), life.token()));
 
     let registry = Registry::new(config.node_id);
     let registry_for_shutdown = registry.clone();
@@ -131,20 +140,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ws_send_queue: config.ws_send_queue,
         mobile: mobile_tx,
     });
-    tokio::spawn(relay::run(
-        cluster.clone(),
-        view.clone(),
-        bus.clone(),
-        stop_rx.clone(),
-    ));
-    tokio::spawn(fanout::run(
-        cluster.clone(),
-        view.clone(),
-        registry,
-        deliveries.fanout,
-    ));
-    tokio::spawn(push::run(gateway.clone(), view.clone(), deliveries.push));
-    tokio::spawn(mobile::run(gateway.clone(), mobile_rx));
+    let relay = relay::run(cluster.clone(), view.clone(), bus.clone(), life.token());
+    let relay_life = life.clone();
+    life.spawn("relay", async move {
+        if let Err(e) = relay.await {
+            relay_life.fatal("relay", e);
+        }
+    });
+    let fanout = fanout::run(cluster.clone(), view.clone(), registry, deliveries.fanout);
+    life.spawn("fanout", until(life.clone(), fanout));
+    let push = push::run(gateway.clone(), view.clone(), deliveries.push);
+    life.spawn("push", until(life.clone(), push));
+    life.spawn(
+        "mobile",
+        until(life.clone(), mobile::run(gateway.clone(), mobile_rx)),
+    );
 
     let public_url = config
         .public_url
@@ -165,21 +175,57 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let router = crate::faces::router(app);
     let handoff_cluster = cluster.clone();
     let handoff_registry = registry_for_shutdown;
+    let stopping = life.clone();
     axum::serve(api_listener, router)
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            handoff(&handoff_cluster, &handoff_registry).await;
+            tokio::select! {
+                _ = shutdown_signal() => handoff(&handoff_cluster, &handoff_registry).await,
+                // A fatal error: no handoff (Raft has stopped); clients reconnect elsewhere.
+                _ = stopping.stopping() => {
+                    handoff_registry.close_all(crate::gateway::sessions::CLOSE_RESTART, "node stopped on an error; reconnect");
+                }
+            }
         })
         .await?;
 
     tracing::info!("api stopped; shutting down raft");
-    let _ = stop_tx.send(true);
+    life.token().cancel();
     if let Err(e) = raft.shutdown().await {
         tracing::warn!(error = %e, "raft shutdown failed");
     }
-    let _ = raft_task.await;
+    life.shutdown(SHUTDOWN_DEADLINE).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs `task` until it ends or the node stops.
+async fn until(life: Lifecycle, task: impl std::future::Future<Output = ()>) {
+    tokio::select! {
+        _ = task => {}
+        _ = life.stopping() => {}
+    }
+}
+
+/// Raft stopped by a fatal error (a storage error in the log or in apply) stops the node.
+fn watch_fatal(raft: Raft, life: Lifecycle) -> impl std::future::Future<Output = ()> {
+    async move {
+        let mut rx = raft.metrics();
+        loop {
+            if let Err(e) = &rx.borrow_and_update().running_state {
+                life.fatal("raft", e);
+                return;
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() {
+                    if !life.is_stopping() {
+                        life.fatal("raft", "raft stopped");
+                    }
+                    return;
+                },
+                _ = life.stopping() => return,
+            }
+        }
+    }
 }
 
 async fn bootstrap(raft: &Raft, config: &Config, advertised: &str) -> anyhow::Result<()> {
@@ -273,11 +319,11 @@ fn announce(config: &Config, api: std::net::SocketAddr, raft: std::net::SocketAd
 
 /// On the leader, periodically replicates a retention sweep so every replica deletes the same
 /// expired messages and stale idempotency records.
-async fn sweep_loop(cluster: Cluster, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn sweep_loop(cluster: Cluster, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
-            _ = stop.changed() => return,
+            _ = stop.cancelled() => return,
         }
         if cluster.status().leader_id != Some(cluster.node_id()) {
             continue;

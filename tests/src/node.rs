@@ -36,6 +36,8 @@ pub struct NodeOpts {
     pub client_secret: String,
     /// Extra command-line arguments, appended last.
     pub extra_args: Vec<String>,
+    /// Extra environment variables of the process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for NodeOpts {
@@ -47,6 +49,7 @@ impl Default for NodeOpts {
             client_id: CLIENT_ID.to_owned(),
             client_secret: CLIENT_SECRET.to_owned(),
             extra_args: Vec::new(),
+            env: Vec::new(),
         }
     }
 }
@@ -57,6 +60,10 @@ impl NodeOpts {
             node_id,
             ..NodeOpts::default()
         }
+    }
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
     }
     pub fn join(mut self) -> Self {
         self.join = true;
@@ -203,8 +210,18 @@ impl Node {
     pub fn opts(&self) -> &NodeOpts {
         &self.opts
     }
+    /// Options for the next (re)start.
+    pub fn opts_mut(&mut self) -> &mut NodeOpts {
+        &mut self.opts
+    }
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+    /// The exit status once the process has ended on its own (it is then no longer running).
+    pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status)
     }
     pub fn api_addr(&self) -> SocketAddr {
         self.ports.api
@@ -325,6 +342,7 @@ impl Node {
             cmd.arg("--snapshot-threshold").arg(n.to_string());
         }
         cmd.args(&self.opts.extra_args)
+            .envs(self.opts.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))

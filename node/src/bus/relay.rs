@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use proto::command::Command;
 use proto::event::Envelope;
+use tokio_util::sync::CancellationToken;
 
 use super::nats::consumer_backoff;
 use super::Bus;
@@ -17,32 +18,48 @@ use crate::raft::cluster::Cluster;
 use crate::storage::View;
 
 const BATCH: usize = 256;
+
+/// Why the relay gave up: a fatal error for the node (see `lifecycle.rs`).
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// An outbox row that does not decode: skipping it would lose an event, so the node stops.
+    #[error("undecodable outbox row at index {index} seq {seq}: {source}")]
+    Undecodable {
+        index: u64,
+        seq: u32,
+        source: serde_json::Error,
+    },
+}
 const TRIM_EVERY: Duration = Duration::from_millis(500);
 
+/// Relays until `stop` is cancelled; an error is fatal for the node.
 pub async fn run(
     cluster: Cluster,
     view: View,
     bus: Bus,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
+    stop: CancellationToken,
+) -> Result<(), RelayError> {
     let mut metrics = cluster.raft().metrics();
     loop {
-        if *stop.borrow() {
-            return;
+        if stop.is_cancelled() {
+            return Ok(());
         }
         if cluster.is_leader() {
-            lead(&cluster, &view, &bus).await;
+            tokio::select! {
+                r = lead(&cluster, &view, &bus) => r?,
+                _ = stop.cancelled() => return Ok(()),
+            }
         }
         tokio::select! {
             _ = metrics.changed() => {}
-            _ = stop.changed() => {}
+            _ = stop.cancelled() => {}
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
 }
 
 /// Relays while this node leads.
-async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
+async fn lead(cluster: &Cluster, view: &View, bus: &Bus) -> Result<(), RelayError> {
     tracing::info!("outbox relay active");
     let mut cursor: Option<(u64, u32)> = None;
     let mut published_through: Option<u64> = None;
@@ -70,7 +87,7 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
             last_row = Some((index, seq));
             match serde_json::from_slice::<Envelope>(&json) {
                 Ok(envelope) => batch.push((envelope, json)),
-                Err(e) => tracing::error!(index, seq, error = %e, "undecodable outbox row skipped"),
+                Err(source) => return Err(RelayError::Undecodable { index, seq, source }),
             }
         }
         loop {
@@ -82,7 +99,7 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
                 Err(e) => {
                     tracing::warn!(events = batch.len(), error = %e, "publish failed; retrying");
                     if !cluster.is_leader() {
-                        return;
+                        return Ok(());
                     }
                     backoff.wait().await;
                 }
@@ -132,4 +149,5 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) {
         }
     }
     tracing::info!("outbox relay paused: not the leader");
+    Ok(())
 }

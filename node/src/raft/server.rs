@@ -15,7 +15,7 @@ use super::rpc::{self, RpcBody, RpcRequest, RpcResponse, RPC_VERSION};
 pub async fn serve(
     listener: TcpListener,
     cluster: Cluster,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio_util::sync::CancellationToken,
 ) {
     loop {
         tokio::select! {
@@ -26,7 +26,7 @@ pub async fn serve(
                 }
                 Err(e) => tracing::warn!(error = %e, "raft accept failed"),
             },
-            _ = shutdown.changed() => return,
+            _ = shutdown.cancelled() => return,
         }
     }
 }
