@@ -575,7 +575,10 @@ fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
     apply_entry(&mut txn, 101, &second).unwrap();
     // Inside the batch, reads already see the trim.
     assert!(txn
-        .scan(crate::storage::cf::OUTBOX, &crate::storage::keys::KeyBuf::new(0).build())
+        .scan(
+            crate::storage::cf::OUTBOX,
+            &crate::storage::keys::KeyBuf::new(0).build()
+        )
         .unwrap()
         .iter()
         .all(|(k, _)| k > &crate::storage::keys::outbox(0, 100, u32::MAX)));
