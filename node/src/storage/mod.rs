@@ -11,7 +11,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod apply;
-mod apply_gateway;
 pub mod cf;
 pub mod db;
 pub mod keys;
@@ -21,9 +20,6 @@ pub mod state_machine;
 pub mod txn;
 pub mod view;
 mod wal_sync;
-
-#[cfg(test)]
-mod apply_tests;
 
 pub use db::{Store, StoreError};
 pub use view::{View, ViewError};

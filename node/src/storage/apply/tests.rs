@@ -5,9 +5,9 @@ use proto::gs2::models::NotificationType;
 use proto::gs2::records::{ActiveCategoryModel, NamespaceSettings, UserDump};
 use proto::gs2::ChatError;
 
-use super::apply::{apply_entry, DEDUP_TTL_MS};
-use super::txn::Txn;
-use super::{Store, View};
+use super::{apply_entry, DEDUP_TTL_MS};
+use crate::storage::txn::Txn;
+use crate::storage::{Store, View};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -575,10 +575,13 @@ fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
     apply_entry(&mut txn, 101, &second).unwrap();
     // Inside the batch, reads already see the trim.
     assert!(txn
-        .scan(super::cf::OUTBOX, &super::keys::KeyBuf::new(0).build())
+        .scan(
+            crate::storage::cf::OUTBOX,
+            &crate::storage::keys::KeyBuf::new(0).build()
+        )
         .unwrap()
         .iter()
-        .all(|(k, _)| k > &super::keys::outbox(0, 100, u32::MAX)));
+        .all(|(k, _)| k > &crate::storage::keys::outbox(0, 100, u32::MAX)));
     f.store.db.write(txn.into_batch()).unwrap();
     let left: Vec<(u64, u32)> = f
         .view()

@@ -19,6 +19,10 @@ use super::db::{decode, StoreError};
 use super::keys::{self, KeyBuf, KeyReader};
 use super::txn::Txn;
 
+mod gateway;
+#[cfg(test)]
+mod tests;
+
 /// How long a duplication-avoider record answers retries.
 pub const DEDUP_TTL_MS: i64 = 24 * 3600 * 1000;
 /// How long the internal key of a forwarded write (retried only by the forwarding node) lives.
@@ -594,7 +598,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         | Command::UpdateGatewayNamespace { .. }
         | Command::DeleteGatewayNamespace { .. }
         | Command::SetFirebaseToken { .. }
-        | Command::DeleteFirebaseToken { .. } => super::apply_gateway::apply(txn, now, cmd),
+        | Command::DeleteFirebaseToken { .. } => gateway::apply(txn, now, cmd),
     }
 }
 

@@ -5,10 +5,10 @@ use proto::command::{Command, Outcome, Reply};
 use proto::gs2::records::{FirebaseTokenRecord, GatewayNamespaceRecord};
 use proto::gs2::ChatError;
 
-use super::cf;
-use super::db::StoreError;
-use super::keys;
-use super::txn::Txn;
+use crate::storage::cf;
+use crate::storage::db::StoreError;
+use crate::storage::keys;
+use crate::storage::txn::Txn;
 
 fn ok(o: Outcome) -> Result<Reply, StoreError> {
     Ok(Reply::Ok(o))
