@@ -115,8 +115,7 @@ pub fn binary_path() -> PathBuf {
             return p;
         }
     }
-    crate::crate_dir()
-        .join("..")
+    crate::workspace_root()
         .join("target")
         .join("debug")
         .join("chat-node")
