@@ -15,12 +15,14 @@
 //! - [`client`]: GS2 REST client.
 //! - [`ws`]: GS2 WebSocket client.
 //! - [`gs2`]: GS2 error bodies and gzip.
+//! - [`proc`]: child processes with a log file, signals through `libc`.
 
 pub mod client;
 pub mod cluster;
 pub mod gs2;
 pub mod nats;
 pub mod node;
+pub mod proc;
 pub mod ws;
 
 pub use client::{Call, Client, Resp};
