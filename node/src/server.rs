@@ -207,23 +207,21 @@ async fn until(life: Lifecycle, task: impl std::future::Future<Output = ()>) {
 }
 
 /// Raft stopped by a fatal error (a storage error in the log or in apply) stops the node.
-fn watch_fatal(raft: Raft, life: Lifecycle) -> impl std::future::Future<Output = ()> {
-    async move {
-        let mut rx = raft.metrics();
-        loop {
-            if let Err(e) = &rx.borrow_and_update().running_state {
-                life.fatal("raft", e);
+async fn watch_fatal(raft: Raft, life: Lifecycle) {
+    let mut rx = raft.metrics();
+    loop {
+        if let Err(e) = &rx.borrow_and_update().running_state {
+            life.fatal("raft", e);
+            return;
+        }
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() {
+                if !life.is_stopping() {
+                    life.fatal("raft", "raft stopped");
+                }
                 return;
-            }
-            tokio::select! {
-                changed = rx.changed() => if changed.is_err() {
-                    if !life.is_stopping() {
-                        life.fatal("raft", "raft stopped");
-                    }
-                    return;
-                },
-                _ = life.stopping() => return,
-            }
+            },
+            _ = life.stopping() => return,
         }
     }
 }
