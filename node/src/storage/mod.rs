@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod cf;
 pub mod db;
+mod fault;
 pub mod keys;
 mod log_cache;
 pub mod log_store;

@@ -24,6 +24,7 @@ use serde_bytes::ByteBuf;
 use super::apply::apply_entry;
 use super::cf;
 use super::db::{decode, encode, Store};
+use super::fault::ApplyFault;
 use super::keys::{self, prefix_end, GroupId, KeyBuf};
 use super::txn::Txn;
 use crate::raft::{Node, NodeId, TypeConfig};
@@ -64,45 +65,6 @@ pub struct StateMachine {
     group: GroupId,
     file: Arc<SnapshotFile>,
     fault: ApplyFault,
-}
-
-/// Test-only fault injection: with `CHAT_FAULT_APPLY_FAIL_AFTER=N` in the environment, the
-/// state machine fails with a storage error once it has applied N application entries in this
-/// process, as a dying disk would. Raft then stops with a fatal error and the node must exit
-/// (see `lifecycle.rs`); a restart without the variable recovers from the log.
-struct ApplyFault {
-    remaining: Option<u64>,
-}
-
-impl ApplyFault {
-    const VAR: &'static str = "CHAT_FAULT_APPLY_FAIL_AFTER";
-
-    fn from_env() -> Self {
-        let remaining = std::env::var(Self::VAR).ok().and_then(|v| v.parse().ok());
-        if let Some(n) = remaining {
-            tracing::warn!(
-                after = n,
-                "{} is set: apply will fail (test only)",
-                Self::VAR
-            );
-        }
-        ApplyFault { remaining }
-    }
-
-    /// Counts one application entry; an error once the budget is spent.
-    fn check(&mut self) -> SResult<()> {
-        match &mut self.remaining {
-            None => Ok(()),
-            Some(0) => Err(sm_err(std::io::Error::other(format!(
-                "injected apply failure ({})",
-                Self::VAR
-            )))),
-            Some(n) => {
-                *n -= 1;
-                Ok(())
-            }
-        }
-    }
 }
 
 /// The snapshot file, written by the builder thread and by snapshot installs, which can run
