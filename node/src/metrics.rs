@@ -10,9 +10,6 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::raft::Raft;
-use crate::storage::{cf, Store};
-
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::new);
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(c: T) -> T {
@@ -164,42 +161,9 @@ pub fn committed_index() -> Option<u64> {
     (v > 0).then_some(v as u64)
 }
 
-/// Keeps the Raft gauges in step with openraft's metrics until the channel closes.
-pub async fn watch_raft(raft: Raft) {
-    let mut rx = raft.metrics();
-    loop {
-        {
-            let m = rx.borrow_and_update().clone();
-            RAFT.with_label_values(&["term"]).set(m.current_term as i64);
-            RAFT.with_label_values(&["leader"])
-                .set(m.current_leader.map(|l| l as i64).unwrap_or(-1));
-            RAFT.with_label_values(&["is_leader"])
-                .set(i64::from(m.current_leader == Some(m.id)));
-            RAFT.with_label_values(&["last_log_index"])
-                .set(m.last_log_index.unwrap_or(0) as i64);
-            RAFT.with_label_values(&["applied_index"])
-                .set(m.last_applied.map(|l| l.index).unwrap_or(0) as i64);
-            RAFT.with_label_values(&["snapshot_index"])
-                .set(m.snapshot.map(|l| l.index).unwrap_or(0) as i64);
-        }
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
 /// Renders every metric in the Prometheus text format.
-pub fn render(store: &Store) -> String {
-    for name in cf::all() {
-        if let Some(handle) = store.db.cf_handle(name) {
-            if let Ok(Some(v)) = store
-                .db
-                .property_int_value_cf(&handle, "rocksdb.estimate-live-data-size")
-            {
-                ROCKSDB_BYTES.with_label_values(&[name]).set(v as i64);
-            }
-        }
-    }
+/// Gauges read at scrape time (RocksDB sizes) are set by their owner before this is called.
+pub fn render() -> String {
     LazyLock::force(&APPLY_BATCH);
     LazyLock::force(&LOG_APPEND_BATCH);
     LazyLock::force(&HTTP_REQUESTS);

@@ -114,7 +114,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     life.spawn(
         "raft-metrics",
-        until(life.clone(), crate::metrics::watch_raft(raft.clone())),
+        until(life.clone(), crate::raft::gauges::watch_raft(raft.clone())),
     );
     life.spawn("sweep", sweep_loop(cluster.clone(), life.token()));
 

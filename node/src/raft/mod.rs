@@ -15,6 +15,7 @@
 
 pub mod cluster;
 pub mod failover;
+pub mod gauges;
 pub mod network;
 pub mod rpc;
 pub mod server;

@@ -260,3 +260,22 @@ pub fn decode<T: DeserializeOwned>(cf: &'static str, bytes: &[u8]) -> Result<T, 
         reason: e.to_string(),
     })
 }
+
+impl Store {
+    /// Sets the `chat_rocksdb_bytes` gauges (estimated live data per column family); called
+    /// when metrics are scraped.
+    pub fn refresh_size_gauges(&self) {
+        for name in super::cf::all() {
+            if let Some(handle) = self.db.cf_handle(name) {
+                if let Ok(Some(v)) = self
+                    .db
+                    .property_int_value_cf(&handle, "rocksdb.estimate-live-data-size")
+                {
+                    crate::metrics::ROCKSDB_BYTES
+                        .with_label_values(&[name])
+                        .set(v as i64);
+                }
+            }
+        }
+    }
+}

@@ -164,9 +164,9 @@ pub async fn readyz(State(app): State<App>) -> Response {
 }
 
 pub async fn metrics(State(app): State<App>) -> Response {
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        metrics::render(app.view.store()),
-    )
+    ([("content-type", "text/plain; version=0.0.4")], {
+        app.view.store().refresh_size_gauges();
+        metrics::render()
+    })
         .into_response()
 }
