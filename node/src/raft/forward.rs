@@ -1,9 +1,11 @@
 //! Leader forwarding: writes, read barriers and admin requests go to whoever leads, locally
 //! when this node does, otherwise over the Raft port, retried across elections until a deadline.
-//! Owns the retry loops and their timeouts; what an admin request does on the leader is in
-//! [`super::membership`] and [`super::transfer`].
+//! Owns the one retry loop ([`Cluster::until_done`]: jittered backoff, shared deadline) and the
+//! forwarding timeouts; what an admin request does on the leader is in [`super::membership`] and
+//! [`super::transfer`].
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Duration;
 
 use openraft::error::RaftError;
 use proto::command::{Command, EntryMeta, LogEntry, Reply};
@@ -12,35 +14,78 @@ use super::cluster::{Cluster, ClusterError, Consistency};
 use super::network::NetError;
 use super::rpc::{ForwardError, RpcBody, RpcResponse};
 use crate::clock::now_ms;
+use crate::retry::Backoff;
 
 /// How long a request waits for a leader (elections, failover) before giving up.
 const WRITE_DEADLINE: Duration = Duration::from_secs(15);
 pub(super) const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// First pause between attempts at writes and reads; it doubles up to [`MAX_PAUSE_FACTOR`]
+/// times as much while no leader answers.
+const WRITE_PAUSE: Duration = Duration::from_millis(50);
+/// First pause between attempts at admin requests (which are slower and rarer).
+const ADMIN_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE_FACTOR: u32 = 8;
+
+/// What one attempt at reaching the leader came to.
+enum Attempt<T> {
+    /// Finished, successfully or not: no retry.
+    Done(Result<T, ClusterError>),
+    /// No leader, or it changed or could not be reached; `Some` replaces the reason reported
+    /// if the deadline passes.
+    Retry(Option<String>),
+}
 
 impl Cluster {
+    /// The one retry loop: runs `attempt` until it is done, pausing with jittered exponential
+    /// backoff (from `pause`) between attempts; after [`WRITE_DEADLINE`] gives up with the last
+    /// reason recorded. An attempt under way when the deadline passes is not cut short.
+    async fn until_done<T, F, Fut>(
+        &self,
+        pause: Duration,
+        mut attempt: F,
+    ) -> Result<T, ClusterError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        let mut backoff =
+            Backoff::new(pause, pause * MAX_PAUSE_FACTOR).with_deadline(WRITE_DEADLINE);
+        let mut last_err = String::from("no leader elected yet");
+        loop {
+            match attempt().await {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(Some(why)) => last_err = why,
+                Attempt::Retry(None) => {}
+            }
+            if !backoff.wait().await || backoff.expired() {
+                return Err(ClusterError::Unavailable(last_err));
+            }
+        }
+    }
+
     /// Replicates `cmd` and returns its reply once applied. `dedup` makes retries idempotent;
     /// without one, an internal key is used so a forwarded write retried after a lost response
     /// is not applied twice.
     pub async fn write(&self, cmd: Command, dedup: Option<String>) -> Result<Reply, ClusterError> {
         let dedup =
             dedup.unwrap_or_else(|| format!("~{:016x}{}", now_ms(), uuid::Uuid::new_v4().simple()));
-        let entry = LogEntry::new(
+        let entry = &LogEntry::new(
             EntryMeta {
                 now_ms: 0,
                 dedup: Some(dedup),
             },
             cmd,
         );
-        let started = Instant::now();
-        let mut last_err = String::from("no leader elected yet");
-        while started.elapsed() < WRITE_DEADLINE {
+        self.until_done(WRITE_PAUSE, move || async move {
             match self.leader() {
                 Some((id, _)) if id == self.inner.node_id => {
                     match self.propose_local(entry.clone()).await {
-                        Ok(reply) => return Ok(reply),
-                        Err(ForwardError::NotLeader { .. }) => last_err = "leader changed".into(),
-                        Err(ForwardError::Failed(e)) => return Err(ClusterError::Fatal(e)),
+                        Ok(reply) => Attempt::Done(Ok(reply)),
+                        Err(ForwardError::NotLeader { .. }) => {
+                            Attempt::Retry(Some("leader changed".into()))
+                        }
+                        Err(ForwardError::Failed(e)) => Attempt::Done(Err(ClusterError::Fatal(e))),
                     }
                 }
                 Some((id, Some(node))) => {
@@ -55,19 +100,20 @@ impl Cluster {
                         )
                         .await
                     {
-                        Ok(RpcResponse::ClientWrite(Ok(reply))) => return Ok(reply),
+                        Ok(RpcResponse::ClientWrite(Ok(reply))) => Attempt::Done(Ok(reply)),
                         Ok(RpcResponse::ClientWrite(Err(ForwardError::Failed(e)))) => {
-                            return Err(ClusterError::Fatal(e))
+                            Attempt::Done(Err(ClusterError::Fatal(e)))
                         }
-                        Ok(other) => last_err = format!("leader {id} answered {other:?}"),
-                        Err(e) => last_err = e.to_string(),
+                        Ok(other) => {
+                            Attempt::Retry(Some(format!("leader {id} answered {other:?}")))
+                        }
+                        Err(e) => Attempt::Retry(Some(e.to_string())),
                     }
                 }
-                _ => {}
+                _ => Attempt::Retry(None),
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(ClusterError::Unavailable(last_err))
+        })
+        .await
     }
 
     /// Waits until this replica has applied every write acknowledged before the call.
@@ -75,9 +121,7 @@ impl Cluster {
         if consistency == Consistency::Stale {
             return Ok(());
         }
-        let started = Instant::now();
-        let mut last_err = String::from("no leader elected yet");
-        while started.elapsed() < WRITE_DEADLINE {
+        self.until_done(WRITE_PAUSE, move || async move {
             let index = match self.leader() {
                 Some((id, _)) if id == self.inner.node_id => self.local_read_index().await,
                 Some((_, Some(node))) => match self
@@ -98,21 +142,19 @@ impl Cluster {
                 _ => Err(ForwardError::NotLeader { leader: None }),
             };
             match index {
-                Ok(index) => {
-                    return self
-                        .inner
+                Ok(index) => Attempt::Done(
+                    self.inner
                         .raft
                         .wait(Some(FORWARD_TIMEOUT))
                         .applied_index_at_least(Some(index), "read index")
                         .await
                         .map(|_| ())
-                        .map_err(|e| ClusterError::Unavailable(e.to_string()));
-                }
-                Err(e) => last_err = e.to_string(),
+                        .map_err(|e| ClusterError::Unavailable(e.to_string())),
+                ),
+                Err(e) => Attempt::Retry(Some(e.to_string())),
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(ClusterError::Unavailable(last_err))
+        })
+        .await
     }
 
     /// On the leader: an index covering every committed write (after confirming leadership).
@@ -129,10 +171,11 @@ impl Cluster {
         }
     }
 
+    /// Runs an admin request on the leader (locally, or forwarded with [`ADMIN_TIMEOUT`]).
     pub(super) async fn admin(&self, body: impl Fn() -> RpcBody) -> Result<(), ClusterError> {
-        let started = Instant::now();
-        let mut last_err = String::from("no leader elected yet");
-        while started.elapsed() < WRITE_DEADLINE {
+        let body = &body;
+        self.until_done(ADMIN_PAUSE, move || async move {
+            let mut why = None;
             let res = match self.leader() {
                 Some((id, _)) if id == self.inner.node_id => match body() {
                     RpcBody::AddNode { node_id, raft_addr } => {
@@ -152,21 +195,22 @@ impl Cluster {
                         Ok(RpcResponse::Admin(r)) => r,
                         Ok(other) => Err(ForwardError::Failed(format!("{other:?}"))),
                         Err(e @ NetError::Timeout { .. }) => {
-                            return Err(ClusterError::Unavailable(e.to_string()))
+                            return Attempt::Done(Err(ClusterError::Unavailable(e.to_string())))
                         }
-                        Err(e) => Err(ForwardError::NotLeader { leader: None })
-                            .inspect_err(|_| last_err = e.to_string()),
+                        Err(e) => {
+                            why = Some(e.to_string());
+                            Err(ForwardError::NotLeader { leader: None })
+                        }
                     }
                 }
                 _ => Err(ForwardError::NotLeader { leader: None }),
             };
             match res {
-                Ok(()) => return Ok(()),
-                Err(ForwardError::Failed(e)) => return Err(ClusterError::BadRequest(e)),
-                Err(ForwardError::NotLeader { .. }) => {}
+                Ok(()) => Attempt::Done(Ok(())),
+                Err(ForwardError::Failed(e)) => Attempt::Done(Err(ClusterError::BadRequest(e))),
+                Err(ForwardError::NotLeader { .. }) => Attempt::Retry(why),
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(ClusterError::Unavailable(last_err))
+        })
+        .await
     }
 }
