@@ -4,8 +4,11 @@
 //! - [`rpc`]: the versioned wire messages between nodes (Raft RPCs, forwarded writes, reads).
 //! - [`network`]: outgoing connections (persistent, pooled per peer).
 //! - [`server`]: the Raft port's listener.
-//! - [`cluster`]: leader forwarding, read-index, membership changes: the one place that knows
-//!   who the leader is.
+//! - [`cluster`]: the cluster handle, the one place that knows who the leader is, with its jobs:
+//!   - [`proposer`]: batching the leader's writes into log entries (group commit);
+//!   - [`forward`]: sending writes, read barriers and admin requests to the leader, with retries;
+//!   - [`membership`]: adding and removing nodes;
+//!   - [`transfer`]: handing leadership to another voter.
 //! - [`failover`]: replaces a crashed leader as soon as its connections close.
 //!
 //! See DESIGN.md for the decisions.
@@ -15,10 +18,14 @@
 
 pub mod cluster;
 pub mod failover;
+mod forward;
 pub mod gauges;
+mod membership;
 pub mod network;
+mod proposer;
 pub mod rpc;
 pub mod server;
+mod transfer;
 
 use std::io::Cursor;
 

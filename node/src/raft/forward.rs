@@ -1,0 +1,216 @@
+//! Leader forwarding: writes, read barriers and admin requests go to whoever leads, locally
+//! when this node does, otherwise over the Raft port, retried across elections until a deadline.
+//! Owns the one retry loop ([`Cluster::until_done`]: jittered backoff, shared deadline) and the
+//! forwarding timeouts; what an admin request does on the leader is in [`super::membership`] and
+//! [`super::transfer`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use openraft::error::RaftError;
+use proto::command::{Command, EntryMeta, LogEntry, Reply};
+
+use super::cluster::{Cluster, ClusterError, Consistency};
+use super::network::NetError;
+use super::rpc::{ForwardError, RpcBody, RpcResponse};
+use crate::clock::now_ms;
+use crate::retry::Backoff;
+
+/// How long a request waits for a leader (elections, failover) before giving up.
+const WRITE_DEADLINE: Duration = Duration::from_secs(15);
+pub(super) const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// First pause between attempts at writes and reads; it doubles up to [`MAX_PAUSE_FACTOR`]
+/// times as much while no leader answers.
+const WRITE_PAUSE: Duration = Duration::from_millis(50);
+/// First pause between attempts at admin requests (which are slower and rarer).
+const ADMIN_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE_FACTOR: u32 = 8;
+
+/// What one attempt at reaching the leader came to.
+enum Attempt<T> {
+    /// Finished, successfully or not: no retry.
+    Done(Result<T, ClusterError>),
+    /// No leader, or it changed or could not be reached; `Some` replaces the reason reported
+    /// if the deadline passes.
+    Retry(Option<String>),
+}
+
+impl Cluster {
+    /// The one retry loop: runs `attempt` until it is done, pausing with jittered exponential
+    /// backoff (from `pause`) between attempts; after [`WRITE_DEADLINE`] gives up with the last
+    /// reason recorded. An attempt under way when the deadline passes is not cut short.
+    async fn until_done<T, F, Fut>(
+        &self,
+        pause: Duration,
+        mut attempt: F,
+    ) -> Result<T, ClusterError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        let mut backoff =
+            Backoff::new(pause, pause * MAX_PAUSE_FACTOR).with_deadline(WRITE_DEADLINE);
+        let mut last_err = String::from("no leader elected yet");
+        loop {
+            match attempt().await {
+                Attempt::Done(result) => return result,
+                Attempt::Retry(Some(why)) => last_err = why,
+                Attempt::Retry(None) => {}
+            }
+            if !backoff.wait().await || backoff.expired() {
+                return Err(ClusterError::Unavailable(last_err));
+            }
+        }
+    }
+
+    /// Replicates `cmd` and returns its reply once applied. `dedup` makes retries idempotent;
+    /// without one, an internal key is used so a forwarded write retried after a lost response
+    /// is not applied twice.
+    pub async fn write(&self, cmd: Command, dedup: Option<String>) -> Result<Reply, ClusterError> {
+        let dedup =
+            dedup.unwrap_or_else(|| format!("~{:016x}{}", now_ms(), uuid::Uuid::new_v4().simple()));
+        let entry = &LogEntry::new(
+            EntryMeta {
+                now_ms: 0,
+                dedup: Some(dedup),
+            },
+            cmd,
+        );
+        self.until_done(WRITE_PAUSE, move || async move {
+            match self.leader() {
+                Some((id, _)) if id == self.inner.node_id => {
+                    match self.propose_local(entry.clone()).await {
+                        Ok(reply) => Attempt::Done(Ok(reply)),
+                        Err(ForwardError::NotLeader { .. }) => {
+                            Attempt::Retry(Some("leader changed".into()))
+                        }
+                        Err(ForwardError::Failed(e)) => Attempt::Done(Err(ClusterError::Fatal(e))),
+                    }
+                }
+                Some((id, Some(node))) => {
+                    match self
+                        .inner
+                        .pool
+                        .call(
+                            &node.addr,
+                            self.inner.group,
+                            RpcBody::ClientWrite(Box::new(entry.clone())),
+                            FORWARD_TIMEOUT,
+                        )
+                        .await
+                    {
+                        Ok(RpcResponse::ClientWrite(Ok(reply))) => Attempt::Done(Ok(reply)),
+                        Ok(RpcResponse::ClientWrite(Err(ForwardError::Failed(e)))) => {
+                            Attempt::Done(Err(ClusterError::Fatal(e)))
+                        }
+                        Ok(other) => {
+                            Attempt::Retry(Some(format!("leader {id} answered {other:?}")))
+                        }
+                        Err(e) => Attempt::Retry(Some(e.to_string())),
+                    }
+                }
+                _ => Attempt::Retry(None),
+            }
+        })
+        .await
+    }
+
+    /// Waits until this replica has applied every write acknowledged before the call.
+    pub async fn read_barrier(&self, consistency: Consistency) -> Result<(), ClusterError> {
+        if consistency == Consistency::Stale {
+            return Ok(());
+        }
+        self.until_done(WRITE_PAUSE, move || async move {
+            let index = match self.leader() {
+                Some((id, _)) if id == self.inner.node_id => self.local_read_index().await,
+                Some((_, Some(node))) => match self
+                    .inner
+                    .pool
+                    .call(
+                        &node.addr,
+                        self.inner.group,
+                        RpcBody::ReadIndex,
+                        FORWARD_TIMEOUT,
+                    )
+                    .await
+                {
+                    Ok(RpcResponse::ReadIndex(r)) => r,
+                    Ok(other) => Err(ForwardError::Failed(format!("{other:?}"))),
+                    Err(e) => Err(ForwardError::Failed(e.to_string())),
+                },
+                _ => Err(ForwardError::NotLeader { leader: None }),
+            };
+            match index {
+                Ok(index) => Attempt::Done(
+                    self.inner
+                        .raft
+                        .wait(Some(FORWARD_TIMEOUT))
+                        .applied_index_at_least(Some(index), "read index")
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| ClusterError::Unavailable(e.to_string())),
+                ),
+                Err(e) => Attempt::Retry(Some(e.to_string())),
+            }
+        })
+        .await
+    }
+
+    /// On the leader: an index covering every committed write (after confirming leadership).
+    pub async fn local_read_index(&self) -> Result<u64, ForwardError> {
+        match self.inner.raft.ensure_linearizable().await {
+            Ok(log_id) => Ok(log_id.map(|l| l.index).unwrap_or(0)),
+            Err(RaftError::APIError(e)) => Err(ForwardError::NotLeader {
+                leader: match e {
+                    openraft::error::CheckIsLeaderError::ForwardToLeader(f) => f.leader_id,
+                    openraft::error::CheckIsLeaderError::QuorumNotEnough(_) => None,
+                },
+            }),
+            Err(RaftError::Fatal(e)) => Err(ForwardError::Failed(e.to_string())),
+        }
+    }
+
+    /// Runs an admin request on the leader (locally, or forwarded with [`ADMIN_TIMEOUT`]).
+    pub(super) async fn admin(&self, body: impl Fn() -> RpcBody) -> Result<(), ClusterError> {
+        let body = &body;
+        self.until_done(ADMIN_PAUSE, move || async move {
+            let mut why = None;
+            let res = match self.leader() {
+                Some((id, _)) if id == self.inner.node_id => match body() {
+                    RpcBody::AddNode { node_id, raft_addr } => {
+                        self.add_node_local(node_id, raft_addr).await
+                    }
+                    RpcBody::RemoveNode { node_id } => self.remove_node_local(node_id).await,
+                    RpcBody::TransferLeader { to } => self.transfer_local(to).await.map(|_| ()),
+                    _ => unreachable!("admin bodies only"),
+                },
+                Some((_, Some(node))) => {
+                    match self
+                        .inner
+                        .pool
+                        .call(&node.addr, self.inner.group, body(), ADMIN_TIMEOUT)
+                        .await
+                    {
+                        Ok(RpcResponse::Admin(r)) => r,
+                        Ok(other) => Err(ForwardError::Failed(format!("{other:?}"))),
+                        Err(e @ NetError::Timeout { .. }) => {
+                            return Attempt::Done(Err(ClusterError::Unavailable(e.to_string())))
+                        }
+                        Err(e) => {
+                            why = Some(e.to_string());
+                            Err(ForwardError::NotLeader { leader: None })
+                        }
+                    }
+                }
+                _ => Err(ForwardError::NotLeader { leader: None }),
+            };
+            match res {
+                Ok(()) => Attempt::Done(Ok(())),
+                Err(ForwardError::Failed(e)) => Attempt::Done(Err(ClusterError::BadRequest(e))),
+                Err(ForwardError::NotLeader { .. }) => Attempt::Retry(why),
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,131 @@
+//! The leader's proposer: batches the writes proposed on this node into one log entry each
+//! (group commit), stamps their clock, and hands every waiter its own reply. Owns only the
+//! local proposal path; finding the leader and forwarding to it is in [`super::forward`].
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use openraft::error::ClientWriteError;
+use proto::command::{LogEntry, Reply};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::cluster::Cluster;
+use super::rpc::ForwardError;
+use super::{Node, NodeId, Raft};
+use crate::clock::now_ms;
+
+/// One write waiting for the proposer, with where to send its reply.
+pub(super) struct Proposal {
+    entry: LogEntry,
+    tx: oneshot::Sender<Result<Reply, ForwardError>>,
+}
+
+/// Most writes in one log entry.
+const MAX_BATCH: usize = 1024;
+/// Batches proposed but not yet applied; more writes wait and join the next batch.
+const MAX_IN_FLIGHT: usize = 2;
+
+fn map_write_error(e: ClientWriteError<NodeId, Node>) -> ForwardError {
+    match e {
+        ClientWriteError::ForwardToLeader(f) => ForwardError::NotLeader {
+            leader: f.leader_id,
+        },
+        ClientWriteError::ChangeMembershipError(e) => ForwardError::Failed(e.to_string()),
+    }
+}
+
+/// The leader's proposer: takes every write waiting, stamps their clock (monotonic in log
+/// order), proposes them as one entry, and hands each waiter its own reply.
+async fn run_proposer(raft: Raft, last_stamp: Arc<AtomicI64>, mut rx: mpsc::Receiver<Proposal>) {
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    while let Some(first) = rx.recv().await {
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let now = now_ms();
+        let stamp = last_stamp.fetch_max(now, Ordering::SeqCst).max(now);
+        let mut parts = Vec::with_capacity(batch.len());
+        let mut waiters = Vec::with_capacity(batch.len());
+        for p in batch {
+            let mut entry = p.entry;
+            for part in entry.parts_mut() {
+                part.meta.now_ms = stamp;
+            }
+            parts.extend(entry.parts().iter().cloned());
+            waiters.push(p.tx);
+        }
+        let entry = if parts.len() == 1 {
+            LogEntry::V1(Box::new(parts.pop().expect("one part")))
+        } else {
+            LogEntry::Batch(parts)
+        };
+        // Enqueue in order here; wait for the outcome in a task.
+        let responder = raft.client_write_ff(entry).await;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let result = match responder {
+                Err(fatal) => Err(ForwardError::Failed(fatal.to_string())),
+                Ok(rx) => match rx.await {
+                    Err(_) => Err(ForwardError::Failed("raft dropped the write".into())),
+                    Ok(Err(e)) => Err(map_write_error(e)),
+                    Ok(Ok(resp)) => Ok(resp.data),
+                },
+            };
+            match result {
+                Ok(Reply::Many(replies)) if replies.len() == waiters.len() => {
+                    for (tx, reply) in waiters.into_iter().zip(replies) {
+                        let _ = tx.send(Ok(reply));
+                    }
+                }
+                Ok(reply) if waiters.len() == 1 => {
+                    let _ = waiters.into_iter().next().map(|tx| tx.send(Ok(reply)));
+                }
+                Ok(other) => {
+                    let e = ForwardError::Failed(format!("unexpected batch reply {other:?}"));
+                    for tx in waiters {
+                        let _ = tx.send(Err(e.clone()));
+                    }
+                }
+                Err(e) => {
+                    for tx in waiters {
+                        let _ = tx.send(Err(e.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Starts the proposer task (inside a tokio runtime); returns where to send proposals.
+pub(super) fn spawn(raft: Raft) -> mpsc::Sender<Proposal> {
+    let (proposals, rx) = mpsc::channel(8 * MAX_BATCH);
+    let last_stamp = Arc::new(AtomicI64::new(0));
+    tokio::spawn(run_proposer(raft, last_stamp, rx));
+    proposals
+}
+
+impl Cluster {
+    /// Proposes on this node, which must be the leader. Writes arriving while earlier ones are
+    /// being replicated are proposed together as one log entry (group commit: one append, one
+    /// fsync, one apply batch); see [`run_proposer`].
+    pub async fn propose_local(&self, entry: LogEntry) -> Result<Reply, ForwardError> {
+        if self.inner.transferring.load(Ordering::SeqCst) {
+            return Err(ForwardError::NotLeader { leader: None });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .proposals
+            .send(Proposal { entry, tx })
+            .await
+            .map_err(|_| ForwardError::Failed("proposer stopped".into()))?;
+        rx.await
+            .unwrap_or_else(|_| Err(ForwardError::Failed("proposer stopped".into())))
+    }
+}
