@@ -8,7 +8,8 @@ use proto::gs2::ChatError;
 
 use super::{ok, rejected, Applied};
 use crate::storage::cf;
-use crate::storage::keys;
+use crate::storage::db::StoreError;
+use crate::storage::keys::{self, GroupId};
 use crate::storage::txn::Txn;
 
 /// A post command's fields.
@@ -106,13 +107,7 @@ pub(super) fn post(txn: &mut Txn, now: i64, f: PostFields<'_>) -> Applied {
 }
 
 pub(super) fn delete(txn: &mut Txn, namespace: &str, room: &str, name: &str) -> Applied {
-    let g = txn.group;
-    let nk = keys::message_name(g, namespace, room, name);
-    let Some(created) = txn.get::<i64>(cf::MESSAGE_NAMES, &nk)? else {
-        return rejected(ChatError::not_found("message", "message"));
-    };
-    let mk = keys::message(g, namespace, room, created, name);
-    let Some(rec) = txn.get::<MessageRecord>(cf::MESSAGES, &mk)? else {
+    let Some(rec) = find_message(txn, namespace, room, name)? else {
         return rejected(ChatError::not_found("message", "message"));
     };
     delete_message(txn, &rec);
@@ -126,39 +121,62 @@ pub(super) fn delete(txn: &mut Txn, namespace: &str, room: &str, name: &str) -> 
     ok(Outcome::Message(rec))
 }
 
+/// The keys of every row one message occupies: the record and its index rows. Writing and
+/// deleting go through [`put_message`] and [`delete_message`], which both take their keys
+/// from here, so the two cannot drift apart.
+struct MessageRows {
+    record: Vec<u8>,
+    by_name: Vec<u8>,
+    by_user: Vec<u8>,
+}
+
+impl MessageRows {
+    fn of(g: GroupId, m: &MessageRecord) -> Self {
+        MessageRows {
+            record: keys::message(g, &m.namespace, &m.room, m.created_at, &m.name),
+            by_name: keys::message_name(g, &m.namespace, &m.room, &m.name),
+            by_user: keys::message_by_user(
+                g,
+                &m.user_id,
+                &m.namespace,
+                &m.room,
+                m.created_at,
+                &m.name,
+            ),
+        }
+    }
+}
+
+/// A message by its name, through the by-name index row (which holds its `created_at`).
+fn find_message(
+    txn: &Txn,
+    namespace: &str,
+    room: &str,
+    name: &str,
+) -> Result<Option<MessageRecord>, StoreError> {
+    let g = txn.group;
+    let nk = keys::message_name(g, namespace, room, name);
+    let Some(created) = txn.get::<i64>(cf::MESSAGE_NAMES, &nk)? else {
+        return Ok(None);
+    };
+    txn.get::<MessageRecord>(
+        cf::MESSAGES,
+        &keys::message(g, namespace, room, created, name),
+    )
+}
+
 /// Writes a message with its index rows (by name, by user).
 pub(super) fn put_message(txn: &mut Txn, m: &MessageRecord) {
-    let g = txn.group;
-    txn.put(
-        cf::MESSAGES,
-        keys::message(g, &m.namespace, &m.room, m.created_at, &m.name),
-        m,
-    );
-    txn.put(
-        cf::MESSAGE_NAMES,
-        keys::message_name(g, &m.namespace, &m.room, &m.name),
-        &m.created_at,
-    );
-    txn.put_raw(
-        cf::MESSAGES_BY_USER,
-        keys::message_by_user(g, &m.user_id, &m.namespace, &m.room, m.created_at, &m.name),
-        Vec::new(),
-    );
+    let rows = MessageRows::of(txn.group, m);
+    txn.put(cf::MESSAGES, rows.record, m);
+    txn.put(cf::MESSAGE_NAMES, rows.by_name, &m.created_at);
+    txn.put_raw(cf::MESSAGES_BY_USER, rows.by_user, Vec::new());
 }
 
 /// Deletes a message with its index rows; the counterpart of [`put_message`].
 pub(super) fn delete_message(txn: &mut Txn, m: &MessageRecord) {
-    let g = txn.group;
-    txn.delete(
-        cf::MESSAGES,
-        keys::message(g, &m.namespace, &m.room, m.created_at, &m.name),
-    );
-    txn.delete(
-        cf::MESSAGE_NAMES,
-        keys::message_name(g, &m.namespace, &m.room, &m.name),
-    );
-    txn.delete(
-        cf::MESSAGES_BY_USER,
-        keys::message_by_user(g, &m.user_id, &m.namespace, &m.room, m.created_at, &m.name),
-    );
+    let rows = MessageRows::of(txn.group, m);
+    txn.delete(cf::MESSAGES, rows.record);
+    txn.delete(cf::MESSAGE_NAMES, rows.by_name);
+    txn.delete(cf::MESSAGES_BY_USER, rows.by_user);
 }
