@@ -156,11 +156,6 @@ pub static FANOUT_SECONDS: LazyLock<Histogram> = LazyLock::new(|| {
     )
 });
 
-pub fn committed_index() -> Option<u64> {
-    let v = RAFT_COMMIT_INDEX.get();
-    (v > 0).then_some(v as u64)
-}
-
 /// Renders every metric in the Prometheus text format.
 /// Gauges read at scrape time (RocksDB sizes) are set by their owner before this is called.
 pub fn render() -> String {

@@ -77,6 +77,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     .validate()?;
     let pool = PeerPool::with_overrides(config.dial_overrides.clone());
+    let log_store = LogStore::new(store.clone(), DEFAULT_GROUP)?;
+    let commit_index = log_store.commit_index();
     let raft = Raft::new(
         config.node_id,
         Arc::new(raft_config),
@@ -84,7 +86,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             pool: pool.clone(),
             group: DEFAULT_GROUP,
         },
-        LogStore::new(store.clone(), DEFAULT_GROUP)?,
+        log_store,
         StateMachine::new(store.clone(), DEFAULT_GROUP, config.data_dir.clone()),
     )
     .await?;
@@ -94,6 +96,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         DEFAULT_GROUP,
         pool,
         Duration::from_millis(lease_ms),
+        commit_index,
     );
 
     // Every long-lived task is spawned on `life` and watches its token; a fatal error anywhere

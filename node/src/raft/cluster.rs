@@ -22,6 +22,7 @@ use super::proposer::{self, Proposal};
 use super::rpc::{RpcBody, RpcResponse};
 use super::{Node, NodeId, Raft};
 use crate::gateway::sessions::Registry;
+use crate::storage::log_store::CommitIndex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -60,6 +61,8 @@ pub(super) struct Inner {
     /// Set while handing leadership over: new writes are refused as if not leader.
     pub(super) transferring: AtomicBool,
     watch: LeaderWatch,
+    /// The commit index as the log store saved it.
+    commit_index: CommitIndex,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,7 +91,14 @@ pub struct ClusterStatus {
 impl Cluster {
     /// Must be called inside a tokio runtime: it starts the proposer task.
     /// `lease` is openraft's leader lease (the maximum election timeout).
-    pub fn new(raft: Raft, node_id: NodeId, group: u32, pool: PeerPool, lease: Duration) -> Self {
+    pub fn new(
+        raft: Raft,
+        node_id: NodeId,
+        group: u32,
+        pool: PeerPool,
+        lease: Duration,
+        commit_index: CommitIndex,
+    ) -> Self {
         let proposals = proposer::spawn(raft.clone());
         Cluster {
             inner: Arc::new(Inner {
@@ -100,6 +110,7 @@ impl Cluster {
                 proposals,
                 transferring: AtomicBool::new(false),
                 watch: LeaderWatch::new(lease),
+                commit_index,
             }),
         }
     }
@@ -181,7 +192,7 @@ impl Cluster {
             leader_id: m.current_leader,
             term: m.current_term,
             last_log_index: m.last_log_index,
-            commit_index: crate::metrics::committed_index(),
+            commit_index: self.inner.commit_index.get(),
             applied_index: m.last_applied.map(|l| l.index),
             snapshot_index: m.snapshot.map(|l| l.index),
             purged_index: m.purged.map(|l| l.index),

@@ -31,6 +31,25 @@ pub struct LogStore {
     /// The newest entries, shared by the log and its readers (replication, apply).
     cache: Arc<Mutex<LogCache>>,
     wal_sync: Arc<WalSync>,
+    committed: CommitIndex,
+}
+
+/// The commit index this log store last saved, shared with the cluster handle's status (read
+/// from here, never back from a metrics gauge).
+#[derive(Clone, Default)]
+pub struct CommitIndex(Arc<std::sync::atomic::AtomicU64>);
+
+impl CommitIndex {
+    /// `None` until a commit index is known.
+    pub fn get(&self) -> Option<u64> {
+        let v = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        (v > 0).then_some(v)
+    }
+
+    fn set(&self, index: u64) {
+        self.0.store(index, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::RAFT_COMMIT_INDEX.set(index as i64);
+    }
 }
 
 type SResult<T> = Result<T, StorageError<NodeId>>;
@@ -48,7 +67,13 @@ impl LogStore {
             store,
             group,
             cache: Arc::new(Mutex::new(LogCache::new(log_cache::DEFAULT_CAPACITY_BYTES))),
+            committed: CommitIndex::default(),
         })
+    }
+
+    /// A handle on the commit index this store saves.
+    pub fn commit_index(&self) -> CommitIndex {
+        self.committed.clone()
     }
 
     fn meta_get<T: serde::de::DeserializeOwned>(&self, name: &str) -> SResult<Option<T>> {
@@ -150,7 +175,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> SResult<()> {
         if let Some(c) = committed {
-            crate::metrics::RAFT_COMMIT_INDEX.set(c.index as i64);
+            self.committed.set(c.index);
         }
         // Only a hint for restarts (openraft re-learns the commit index from a quorum), so it
         // is not fsync'd on its own: it rides on the next synced log append. A synced write
@@ -161,7 +186,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn read_committed(&mut self) -> SResult<Option<LogId<NodeId>>> {
         let committed = self.meta_get::<Option<LogId<NodeId>>>(COMMITTED)?.flatten();
         if let Some(c) = committed {
-            crate::metrics::RAFT_COMMIT_INDEX.set(c.index as i64);
+            self.committed.set(c.index);
         }
         Ok(committed)
     }
