@@ -20,8 +20,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.log_level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+        .or_else(|_| EnvFilter::try_new(quiet_raft(&config.log_level)))
+        .unwrap_or_else(|_| EnvFilter::new(quiet_raft("info")));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if config.log_json {
         builder.json().init();
@@ -42,5 +42,15 @@ fn main() -> std::process::ExitCode {
             eprintln!("chat-node: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// openraft logs every election and membership step at INFO; unless the filter names openraft
+/// (`--log-level info,openraft=info`, or `RUST_LOG`), it is held at `warn`.
+fn quiet_raft(filter: &str) -> String {
+    if filter.contains("openraft") {
+        filter.to_string()
+    } else {
+        format!("{filter},openraft=warn")
     }
 }
