@@ -12,7 +12,7 @@ use node::faces::gs2::http::{decode_params, path_segments};
 use node::faces::gs2::request::{Caller, Req};
 use node::faces::gs2::routes;
 use node::faces::gs2::ws::decode_request_frame;
-use node::faces::http::gunzip;
+use node::faces::http::decode_body;
 use node::raft::cluster::Consistency;
 use node::raft::rpc::{self, RpcBody, RpcRequest, RpcResponse, SnapshotChunk};
 use node::raft::TypeConfig;
@@ -44,14 +44,9 @@ pub fn rest_body(data: &[u8]) {
         return;
     };
     let (gzip, raw) = (flags & 1 != 0, flags & 2 != 0);
-    let mut bytes = Bytes::copy_from_slice(body);
-    // As `faces::http::read_decoded`: only real gzip data is inflated.
-    if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
-        match gunzip(&bytes) {
-            Ok(b) => bytes = b,
-            Err(_) => return,
-        }
-    }
+    let Ok(bytes) = decode_body(gzip, Bytes::copy_from_slice(body)) else {
+        return;
+    };
     if let Ok((params, raw_bytes)) = decode_params(raw, bytes, None) {
         assert!(raw || raw_bytes.is_none());
         read_fields(params);

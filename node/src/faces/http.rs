@@ -87,6 +87,11 @@ pub async fn read_decoded(headers: &HeaderMap, body: Body) -> Result<Bytes, Body
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    decode_body(gzip, bytes)
+}
+
+/// A body read whole, inflated when labelled gzip (`gzip`) and really gzip data.
+pub fn decode_body(gzip: bool, bytes: Bytes) -> Result<Bytes, BodyError> {
     if gzip && bytes.starts_with(&[0x1f, 0x8b]) {
         gunzip(&bytes)
     } else {
