@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use node::gateway::peer::GatewayRequest;
 use node::raft::rpc::{self, ForwardError, RpcBody, RpcRequest, RpcResponse, SnapshotChunk};
+use node::raft::service::to_document;
 use node::raft::{Node, TypeConfig};
 use node::storage::db;
 use node::storage::state_machine::StoredSnapshot;
@@ -279,11 +280,11 @@ fn write_seeds() {
         ("transfer", req(RpcBody::TransferLeader { to: Some(2) })),
         (
             "gateway-notify",
-            req(RpcBody::Gateway(GatewayRequest::Notify {
+            req(RpcBody::Gateway(to_document(&GatewayRequest::Notify {
                 namespace: "ns".into(),
                 user: "u1".into(),
                 frame: "{}".into(),
-            })),
+            }))),
         ),
         ("leader-lost", req(RpcBody::LeaderLost { leader: 1 })),
     ];

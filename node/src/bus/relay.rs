@@ -93,6 +93,9 @@ async fn lead(cluster: &Cluster, view: &View, bus: &Bus) -> Result<(), RelayErro
         loop {
             match bus.publish_batch(&batch).await {
                 Ok(()) => {
+                    if let (Some((first, _)), Some((last, _))) = (batch.first(), batch.last()) {
+                        tracing::debug!(first = %first.id, last = %last.id, "events published");
+                    }
                     backoff.reset();
                     break;
                 }

@@ -17,6 +17,7 @@ use flate2::read::GzDecoder;
 use futures::StreamExt;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::CompressionLayer;
+use tracing::Instrument;
 
 /// Largest request body accepted, compressed or not (GS2 master data may be 5 MB).
 pub const MAX_BODY: usize = 6 * 1024 * 1024;
@@ -134,9 +135,31 @@ fn is_bare_error(res: &Response) -> bool {
 
 /// The layers of a face's router: the URI limit, the face's error body on every error answer
 /// (`error_for(status)` renders it), and response compression above 1 KiB.
+/// One span per request, at DEBUG (free at the default level): the method and path, and what
+/// the engine records on the way: the write's idempotency key (`dedup`, by `Cluster::write`)
+/// and its log index (`log_index`, by `Cluster::propose_local` on the leader). The events of
+/// that index are `<group>-<log_index>-<seq>` on the bus and in every node's fan-out.
+async fn request_span(req: Request, next: Next) -> Response {
+    let span = tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = req.uri().path(),
+        dedup = tracing::field::Empty,
+        log_index = tracing::field::Empty,
+    );
+    async move {
+        let res = next.run(req).await;
+        tracing::debug!(status = res.status().as_u16(), "answered");
+        res
+    }
+    .instrument(span)
+    .await
+}
+
 pub fn with_plumbing(router: Router, error_for: fn(StatusCode) -> Response) -> Router {
     router
         .layer(middleware::from_fn(limit_uri))
+        .layer(middleware::from_fn(request_span))
         .layer(middleware::map_response(move |res: Response| async move {
             if is_bare_error(&res) {
                 error_for(res.status())

@@ -29,6 +29,7 @@ use proto::gs2::records::NamespaceRecord;
 
 use crate::raft::cluster::Cluster;
 use crate::raft::rpc::{RpcBody, RpcResponse};
+use crate::raft::service::{from_document, to_document};
 use peer::{GatewayRequest, GatewayResponse};
 use sessions::{Registry, SessionInfo};
 
@@ -56,10 +57,16 @@ impl Gateway {
                 }
                 match self
                     .cluster
-                    .call_peer(&addr, RpcBody::Gateway(req), PEER_TIMEOUT)
+                    .call_peer(&addr, RpcBody::Gateway(to_document(&req)), PEER_TIMEOUT)
                     .await
                 {
-                    Ok(RpcResponse::Gateway(r)) => Some(r),
+                    Ok(RpcResponse::Gateway(r)) => match from_document(&r) {
+                        Ok(r) => Some(r),
+                        Err(e) => {
+                            tracing::warn!(node = id, error = %e, "undecodable gateway answer");
+                            None
+                        }
+                    },
                     Ok(other) => {
                         tracing::warn!(node = id, ?other, "unexpected gateway answer");
                         None

@@ -20,18 +20,50 @@ use super::failover::LeaderWatch;
 use super::network::{NetError, PeerPool};
 use super::proposer::{self, Proposal};
 use super::rpc::{RpcBody, RpcResponse};
+use super::service::PeerService;
 use super::{Node, NodeId, Raft};
-use crate::gateway::sessions::Registry;
 use crate::storage::log_store::CommitIndex;
 
+/// Why a cluster operation did not happen. Faces map these once each (GS2: 503 for the first
+/// two, 400 for refusals, 500 for a stopped Raft).
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
-    #[error("no leader available: {0}")]
-    Unavailable(String),
-    #[error("raft failed: {0}")]
-    Fatal(String),
+    /// No leader answered before the deadline. `hint` is the last leader heard of, if any;
+    /// `reason` what the last attempt came to.
+    #[error("no leader available: {reason}")]
+    NoLeader {
+        hint: Option<NodeId>,
+        reason: String,
+    },
+    /// A leader was reached but the operation did not finish in time (a read index that was not
+    /// applied, an admin request that outlived its timeout).
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// A membership change names a node that is not in the cluster.
+    #[error("node {0} is not a member")]
+    NotMember(NodeId),
+    /// Raft on the leader stopped (fatal error or shutdown): the write may not be retried.
+    #[error("raft stopped: {0}")]
+    RaftStopped(String),
+    /// The leader refused an admin request (not a voter, no other voter, a learner that did
+    /// not catch up...).
     #[error("bad admin request: {0}")]
     BadRequest(String),
+}
+
+impl ClusterError {
+    /// Maps what the leader answered to an admin request.
+    pub(super) fn from_admin(e: super::rpc::ForwardError) -> Self {
+        use super::rpc::ForwardError;
+        match e {
+            ForwardError::NotLeader { leader } => ClusterError::NoLeader {
+                hint: leader,
+                reason: "not the leader".into(),
+            },
+            ForwardError::NotMember { node_id } => ClusterError::NotMember(node_id),
+            ForwardError::Failed(m) => ClusterError::BadRequest(m),
+        }
+    }
 }
 
 /// Read consistency requested by a caller.
@@ -54,8 +86,8 @@ pub(super) struct Inner {
     pub(super) node_id: NodeId,
     pub(super) group: u32,
     pub(super) pool: PeerPool,
-    /// This node's WebSocket sessions, answering gateway requests from peers.
-    registry: OnceLock<Arc<Registry>>,
+    /// What answers `RpcBody::Gateway` calls from peers (registered by the server).
+    gateway: OnceLock<Arc<dyn PeerService>>,
     /// Writes waiting to be proposed by the proposer task ([`super::proposer`]).
     pub(super) proposals: mpsc::Sender<Proposal>,
     /// Set while handing leadership over: new writes are refused as if not leader.
@@ -106,7 +138,7 @@ impl Cluster {
                 node_id,
                 group,
                 pool,
-                registry: OnceLock::new(),
+                gateway: OnceLock::new(),
                 proposals,
                 transferring: AtomicBool::new(false),
                 watch: LeaderWatch::new(lease),
@@ -131,12 +163,14 @@ impl Cluster {
         self.inner.node_id
     }
 
-    pub fn attach_registry(&self, registry: Arc<Registry>) {
-        let _ = self.inner.registry.set(registry);
+    /// Registers what answers peers' gateway calls on the Raft port (once; later calls are
+    /// ignored). Until then such calls are refused.
+    pub fn serve_gateway(&self, service: Arc<dyn PeerService>) {
+        let _ = self.inner.gateway.set(service);
     }
 
-    pub fn registry(&self) -> Option<&Registry> {
-        self.inner.registry.get().map(|r| r.as_ref())
+    pub(super) fn gateway_service(&self) -> Option<&dyn PeerService> {
+        self.inner.gateway.get().map(|s| s.as_ref())
     }
 
     /// Every member (voters and learners) with its Raft address.

@@ -8,11 +8,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use openraft::error::RaftError;
+use openraft::metrics::WaitError;
 use proto::command::{Command, EntryMeta, LogEntry, Reply};
 
 use super::cluster::{Cluster, ClusterError, Consistency};
 use super::network::NetError;
 use super::rpc::{ForwardError, RpcBody, RpcResponse};
+use super::NodeId;
 use crate::clock::now_ms;
 use crate::retry::Backoff;
 
@@ -34,6 +36,8 @@ enum Attempt<T> {
     /// No leader, or it changed or could not be reached; `Some` replaces the reason reported
     /// if the deadline passes.
     Retry(Option<String>),
+    /// The node asked says it does not lead; `leader` is who it believes does.
+    NotLeader(Option<NodeId>),
 }
 
 impl Cluster {
@@ -51,15 +55,21 @@ impl Cluster {
     {
         let mut backoff =
             Backoff::new(pause, pause * MAX_PAUSE_FACTOR).with_deadline(WRITE_DEADLINE);
-        let mut last_err = String::from("no leader elected yet");
+        let mut reason = String::from("no leader elected yet");
+        let mut hint = None;
         loop {
             match attempt().await {
                 Attempt::Done(result) => return result,
-                Attempt::Retry(Some(why)) => last_err = why,
+                Attempt::Retry(Some(why)) => reason = why,
                 Attempt::Retry(None) => {}
+                Attempt::NotLeader(leader) => {
+                    hint = leader.or(hint);
+                    reason = format!("not the leader (leader hint: {leader:?})");
+                }
             }
             if !backoff.wait().await || backoff.expired() {
-                return Err(ClusterError::Unavailable(last_err));
+                let hint = hint.or_else(|| self.leader().map(|(id, _)| id));
+                return Err(ClusterError::NoLeader { hint, reason });
             }
         }
     }
@@ -70,6 +80,7 @@ impl Cluster {
     pub async fn write(&self, cmd: Command, dedup: Option<String>) -> Result<Reply, ClusterError> {
         let dedup =
             dedup.unwrap_or_else(|| format!("~{:016x}{}", now_ms(), uuid::Uuid::new_v4().simple()));
+        tracing::Span::current().record("dedup", dedup.as_str());
         let entry = &LogEntry::new(
             EntryMeta {
                 now_ms: 0,
@@ -85,7 +96,7 @@ impl Cluster {
                         Err(ForwardError::NotLeader { .. }) => {
                             Attempt::Retry(Some("leader changed".into()))
                         }
-                        Err(ForwardError::Failed(e)) => Attempt::Done(Err(ClusterError::Fatal(e))),
+                        Err(e) => Attempt::Done(Err(ClusterError::RaftStopped(e.to_string()))),
                     }
                 }
                 Some((id, Some(node))) => {
@@ -101,8 +112,11 @@ impl Cluster {
                         .await
                     {
                         Ok(RpcResponse::ClientWrite(Ok(reply))) => Attempt::Done(Ok(reply)),
-                        Ok(RpcResponse::ClientWrite(Err(ForwardError::Failed(e)))) => {
-                            Attempt::Done(Err(ClusterError::Fatal(e)))
+                        Ok(RpcResponse::ClientWrite(Err(ForwardError::NotLeader { leader }))) => {
+                            Attempt::NotLeader(leader)
+                        }
+                        Ok(RpcResponse::ClientWrite(Err(e))) => {
+                            Attempt::Done(Err(ClusterError::RaftStopped(e.to_string())))
                         }
                         Ok(other) => {
                             Attempt::Retry(Some(format!("leader {id} answered {other:?}")))
@@ -149,8 +163,12 @@ impl Cluster {
                         .applied_index_at_least(Some(index), "read index")
                         .await
                         .map(|_| ())
-                        .map_err(|e| ClusterError::Unavailable(e.to_string())),
+                        .map_err(|e| match e {
+                            WaitError::Timeout(..) => ClusterError::Timeout(e.to_string()),
+                            WaitError::ShuttingDown => ClusterError::RaftStopped(e.to_string()),
+                        }),
                 ),
+                Err(ForwardError::NotLeader { leader }) => Attempt::NotLeader(leader),
                 Err(e) => Attempt::Retry(Some(e.to_string())),
             }
         })
@@ -195,7 +213,7 @@ impl Cluster {
                         Ok(RpcResponse::Admin(r)) => r,
                         Ok(other) => Err(ForwardError::Failed(format!("{other:?}"))),
                         Err(e @ NetError::Timeout { .. }) => {
-                            return Attempt::Done(Err(ClusterError::Unavailable(e.to_string())))
+                            return Attempt::Done(Err(ClusterError::Timeout(e.to_string())))
                         }
                         Err(e) => {
                             why = Some(e.to_string());
@@ -207,8 +225,11 @@ impl Cluster {
             };
             match res {
                 Ok(()) => Attempt::Done(Ok(())),
-                Err(ForwardError::Failed(e)) => Attempt::Done(Err(ClusterError::BadRequest(e))),
+                Err(ForwardError::NotLeader { leader }) if why.is_none() => {
+                    Attempt::NotLeader(leader)
+                }
                 Err(ForwardError::NotLeader { .. }) => Attempt::Retry(why),
+                Err(e) => Attempt::Done(Err(ClusterError::from_admin(e))),
             }
         })
         .await

@@ -84,9 +84,7 @@ impl Cluster {
         } else if membership.get_node(&node_id).is_some() {
             ChangeMembers::RemoveNodes(BTreeSet::from([node_id]))
         } else {
-            return Err(ForwardError::Failed(format!(
-                "node {node_id} is not a member"
-            )));
+            return Err(ForwardError::NotMember { node_id });
         };
         self.inner
             .raft

@@ -4,6 +4,8 @@
 //! - [`rpc`]: the versioned wire messages between nodes (Raft RPCs, forwarded writes, reads).
 //! - [`network`]: outgoing connections (persistent, pooled per peer).
 //! - [`server`]: the Raft port's listener.
+//! - [`service`]: what other layers register on that port (the gateway's cross-node calls), so
+//!   that raft imports none of them.
 //! - [`cluster`]: the cluster handle, the one place that knows who the leader is, with its jobs:
 //!   - [`proposer`]: batching the leader's writes into log entries (group commit);
 //!   - [`forward`]: sending writes, read barriers and admin requests to the leader, with retries;
@@ -25,6 +27,7 @@ pub mod network;
 mod proposer;
 pub mod rpc;
 pub mod server;
+pub mod service;
 mod transfer;
 
 use std::io::Cursor;

@@ -17,7 +17,7 @@ use crate::clock::now_ms;
 /// One write waiting for the proposer, with where to send its reply.
 pub(super) struct Proposal {
     entry: LogEntry,
-    tx: oneshot::Sender<Result<Reply, ForwardError>>,
+    tx: oneshot::Sender<Result<(Reply, u64), ForwardError>>,
 }
 
 /// Most writes in one log entry.
@@ -75,19 +75,22 @@ async fn run_proposer(raft: Raft, last_stamp: Arc<AtomicI64>, mut rx: mpsc::Rece
                 Ok(rx) => match rx.await {
                     Err(_) => Err(ForwardError::Failed("raft dropped the write".into())),
                     Ok(Err(e)) => Err(map_write_error(e)),
-                    Ok(Ok(resp)) => Ok(resp.data),
+                    Ok(Ok(resp)) => Ok((resp.data, resp.log_id.index)),
                 },
             };
             match result {
-                Ok(Reply::Many(replies)) if replies.len() == waiters.len() => {
+                Ok((Reply::Many(replies), index)) if replies.len() == waiters.len() => {
                     for (tx, reply) in waiters.into_iter().zip(replies) {
-                        let _ = tx.send(Ok(reply));
+                        let _ = tx.send(Ok((reply, index)));
                     }
                 }
-                Ok(reply) if waiters.len() == 1 => {
-                    let _ = waiters.into_iter().next().map(|tx| tx.send(Ok(reply)));
+                Ok((reply, index)) if waiters.len() == 1 => {
+                    let _ = waiters
+                        .into_iter()
+                        .next()
+                        .map(|tx| tx.send(Ok((reply, index))));
                 }
-                Ok(other) => {
+                Ok((other, _)) => {
                     let e = ForwardError::Failed(format!("unexpected batch reply {other:?}"));
                     for tx in waiters {
                         let _ = tx.send(Err(e.clone()));
@@ -114,7 +117,8 @@ pub(super) fn spawn(raft: Raft) -> mpsc::Sender<Proposal> {
 impl Cluster {
     /// Proposes on this node, which must be the leader. Writes arriving while earlier ones are
     /// being replicated are proposed together as one log entry (group commit: one append, one
-    /// fsync, one apply batch); see [`run_proposer`].
+    /// fsync, one apply batch); see [`run_proposer`]. The log index is recorded as `log_index`
+    /// on the current span (the request's, or the forwarded write's on the leader).
     pub async fn propose_local(&self, entry: LogEntry) -> Result<Reply, ForwardError> {
         if self.inner.transferring.load(Ordering::SeqCst) {
             return Err(ForwardError::NotLeader { leader: None });
@@ -125,7 +129,11 @@ impl Cluster {
             .send(Proposal { entry, tx })
             .await
             .map_err(|_| ForwardError::Failed("proposer stopped".into()))?;
-        rx.await
-            .unwrap_or_else(|_| Err(ForwardError::Failed("proposer stopped".into())))
+        let (reply, index) = rx
+            .await
+            .unwrap_or_else(|_| Err(ForwardError::Failed("proposer stopped".into())))?;
+        tracing::Span::current().record("log_index", index);
+        tracing::debug!(log_index = index, "write applied");
+        Ok(reply)
     }
 }

@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use super::failover::LeaderProbe;
 use super::{Node, NodeId, TypeConfig};
-use crate::gateway::peer::{GatewayRequest, GatewayResponse};
 
 /// Bumped when the frame format changes incompatibly.
 pub const RPC_VERSION: u16 = 1;
@@ -42,8 +41,10 @@ pub enum RpcBody {
     RemoveNode {
         node_id: NodeId,
     },
-    /// Presence, notifications and disconnections, answered from the node's own sessions.
-    Gateway(GatewayRequest),
+    /// A call for the service the server registered on the peer port ([`super::service`]):
+    /// the gateway's presence, notifications and disconnections. Raft carries it as an opaque
+    /// msgpack document.
+    Gateway(rmpv::Value),
     /// Asks the receiving node to start an election (leadership transfer).
     Elect,
     /// Asks the leader to hand leadership over.
@@ -106,7 +107,7 @@ pub enum RpcResponse {
     ClientWrite(Result<Reply, ForwardError>),
     ReadIndex(Result<u64, ForwardError>),
     Admin(Result<(), ForwardError>),
-    Gateway(GatewayResponse),
+    Gateway(rmpv::Value),
     LeaderProbe(LeaderProbe),
     /// The request could not be handled at all (unknown group or version).
     Refused(String),
@@ -119,6 +120,10 @@ pub enum ForwardError {
     NotLeader { leader: Option<NodeId> },
     #[error("{0}")]
     Failed(String),
+    /// A membership change named a node that is not a member (added after `Failed`, so older
+    /// peers' frames decode unchanged).
+    #[error("node {node_id} is not a member")]
+    NotMember { node_id: NodeId },
 }
 
 pub fn encode<T: Serialize>(v: &T) -> Vec<u8> {

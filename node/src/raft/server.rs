@@ -6,6 +6,7 @@ use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
+use tracing::Instrument;
 
 use super::cluster::Cluster;
 use super::failover;
@@ -82,7 +83,12 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
             RpcResponse::InstallSnapshot(raft.install_snapshot(c.into()).await)
         }
         RpcBody::ClientWrite(entry) => {
-            RpcResponse::ClientWrite(cluster.propose_local(*entry).await)
+            let span = tracing::debug_span!(
+                "forwarded_write",
+                dedup = entry.parts().first().and_then(|p| p.meta.dedup.as_deref()),
+                log_index = tracing::field::Empty
+            );
+            RpcResponse::ClientWrite(cluster.propose_local(*entry).instrument(span).await)
         }
         RpcBody::ReadIndex => RpcResponse::ReadIndex(cluster.local_read_index().await),
         RpcBody::AddNode { node_id, raft_addr } => {
@@ -104,10 +110,8 @@ async fn handle(cluster: &Cluster, body: RpcBody) -> RpcResponse {
         RpcBody::LeaderLost { leader } => {
             RpcResponse::LeaderProbe(failover::answer_probe(cluster, leader))
         }
-        RpcBody::Gateway(req) => match cluster.registry() {
-            Some(registry) => {
-                RpcResponse::Gateway(crate::gateway::peer::handle(registry, req).await)
-            }
+        RpcBody::Gateway(req) => match cluster.gateway_service() {
+            Some(service) => RpcResponse::Gateway(service.call(req).await),
             None => RpcResponse::Refused("gateway not started".into()),
         },
     }

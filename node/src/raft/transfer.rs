@@ -21,12 +21,14 @@ impl Cluster {
             return self
                 .leader()
                 .map(|(id, _)| id)
-                .ok_or_else(|| ClusterError::Unavailable("no leader after transfer".into()));
+                .ok_or_else(|| ClusterError::NoLeader {
+                    hint: None,
+                    reason: "no leader after transfer".into(),
+                });
         }
-        self.transfer_local(to).await.map_err(|e| match e {
-            ForwardError::NotLeader { .. } => ClusterError::Unavailable(e.to_string()),
-            ForwardError::Failed(m) => ClusterError::BadRequest(m),
-        })
+        self.transfer_local(to)
+            .await
+            .map_err(ClusterError::from_admin)
     }
 
     pub async fn transfer_local(&self, to: Option<NodeId>) -> Result<NodeId, ForwardError> {

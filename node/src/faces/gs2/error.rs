@@ -49,12 +49,17 @@ impl From<StoreError> for ApiError {
 impl From<ClusterError> for ApiError {
     fn from(e: ClusterError) -> Self {
         match e {
-            ClusterError::Unavailable(m) => ApiError::Unavailable(m),
+            ClusterError::NoLeader { reason, .. } => ApiError::Unavailable(reason),
+            ClusterError::Timeout(m) => ApiError::Unavailable(m),
+            e @ ClusterError::NotMember(_) => ApiError::Chat(ChatError::invalid(
+                "cluster",
+                format!("chat.cluster.error.{e}"),
+            )),
             ClusterError::BadRequest(m) => ApiError::Chat(ChatError::invalid(
                 "cluster",
                 format!("chat.cluster.error.{m}"),
             )),
-            ClusterError::Fatal(m) => ApiError::Internal(m),
+            ClusterError::RaftStopped(m) => ApiError::Internal(m),
         }
     }
 }
