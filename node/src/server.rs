@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use proto::command::{Outcome, Reply};
 use tokio::net::TcpListener;
 
 use crate::bus::local::LocalBus;
@@ -29,6 +30,11 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the leader proposes the retention sweep.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// Rows one sweep entry deletes at most (a message counts once, with its indexes).
+const SWEEP_CHUNK: u32 = 1_000;
+/// Chunks proposed back to back before waiting for the next interval (a million rows a minute
+/// at most, leaving the log to client writes in between).
+const SWEEP_MAX_CHUNKS: usize = 1_000;
 /// How long a stopping node waits for its tasks before it exits anyway.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
@@ -123,7 +129,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let registry = Registry::new(config.node_id);
     let registry_for_shutdown = registry.clone();
-    cluster.attach_registry(registry.clone());
+    cluster.serve_gateway(Arc::new(crate::gateway::peer::PeerCalls(registry.clone())));
     let (bus, deliveries) = match &config.nats {
         Some(nats) => {
             let (bus, d) = NatsBus::start(nats).await?;
@@ -329,11 +335,21 @@ async fn sweep_loop(cluster: Cluster, stop: CancellationToken) {
         if cluster.status().leader_id != Some(cluster.node_id()) {
             continue;
         }
-        let cmd = proto::command::Command::Sweep {
-            dedup_before_ms: now_ms() - DEDUP_TTL_MS,
-        };
-        if let Err(e) = cluster.write(cmd, None).await {
-            tracing::warn!(error = %e, "retention sweep failed");
+        // One chunk per entry, proposed again at once while the last one stopped at its limit:
+        // no single apply holds an unbounded delete.
+        for _ in 0..SWEEP_MAX_CHUNKS {
+            let cmd = proto::command::Command::Sweep {
+                dedup_before_ms: now_ms() - DEDUP_TTL_MS,
+                limit: Some(SWEEP_CHUNK),
+            };
+            match cluster.write(cmd, None).await {
+                Ok(Reply::Ok(Outcome::Swept { more: true })) if !stop.is_cancelled() => {}
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention sweep failed");
+                    break;
+                }
+            }
         }
     }
 }

@@ -200,9 +200,13 @@ pub enum Command {
         upload_token: String,
     },
     /// Deletes, on every replica alike, messages expired at `meta.now_ms` and idempotency
-    /// records older than `dedup_before_ms`.
+    /// records older than `dedup_before_ms`: at most `limit` rows, the reply saying whether
+    /// more remain ([`Outcome::Swept`]). Entries written before the limit existed have none and
+    /// sweep everything, as they did then.
     Sweep {
         dedup_before_ms: i64,
+        #[serde(default)]
+        limit: Option<u32>,
     },
     /// Removes outbox rows up to `upto_index` (relayed to the bus) on every replica alike.
     TrimOutbox {
@@ -292,6 +296,10 @@ pub enum Outcome {
     GatewayNamespace(Box<GatewayNamespaceRecord>),
     FirebaseToken(FirebaseTokenRecord),
     Done,
+    /// A bounded sweep ran; `more`: it stopped at its limit, and rows are left to sweep.
+    Swept {
+        more: bool,
+    },
 }
 
 #[cfg(test)]

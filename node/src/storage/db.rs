@@ -131,6 +131,31 @@ impl Store {
         Ok(out)
     }
 
+    /// The first `limit` keys and values in `[start, end)`, ascending.
+    pub fn scan_range_at_most(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Rows, StoreError> {
+        let mut it = self.db.raw_iterator_cf(&self.cf(cf));
+        it.seek(start);
+        let mut out = Vec::new();
+        while it.valid() && out.len() < limit {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if k >= end {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+            it.next();
+        }
+        it.status()?;
+        Ok(out)
+    }
+
     /// Keys in `[start, end)`, ascending; values are not copied.
     pub fn keys_range(
         &self,

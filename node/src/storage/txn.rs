@@ -123,6 +123,42 @@ impl<'a> Txn<'a> {
         Ok(merged.into_iter().collect())
     }
 
+    /// The first `limit` live rows in `[start, end)`, ascending, merging the overlay. The answer
+    /// is the same whatever the overlay holds (rows this batch deleted are skipped, not
+    /// counted), so a bounded scan in apply is deterministic across replicas.
+    pub fn scan_until_at_most(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Rows, StoreError> {
+        if limit == usize::MAX {
+            return self.scan_until(cf, start, end);
+        }
+        let overlay: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = self
+            .writes
+            .range((cf, start.to_vec())..)
+            .take_while(|((c, k), _)| *c == cf && k.as_slice() < end)
+            .map(|((_, k), v)| (k, v))
+            .collect();
+        // Each deletion in the overlay hides at most one stored row: reading that many more
+        // stored rows than asked still yields the first `limit` live ones.
+        let deleted = overlay.iter().filter(|(_, v)| v.is_none()).count();
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self
+            .store
+            .scan_range_at_most(cf, start, end, limit.saturating_add(deleted))?
+            .into_iter()
+            .collect();
+        for (k, v) in overlay {
+            match v {
+                Some(v) => merged.insert(k.clone(), v.clone()),
+                None => merged.remove(k),
+            };
+        }
+        Ok(merged.into_iter().take(limit).collect())
+    }
+
     /// Like [`Txn::scan_until`], keys only: values are neither read nor copied.
     pub fn keys_until(
         &self,

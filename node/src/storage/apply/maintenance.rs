@@ -11,9 +11,41 @@ use crate::storage::db::{decode, StoreError};
 use crate::storage::keys::{self, KeyBuf, KeyReader};
 use crate::storage::txn::Txn;
 
-pub(super) fn sweep(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Applied {
-    sweep_all(txn, now, dedup_before_ms)?;
-    ok(Outcome::Done)
+pub(super) fn sweep(txn: &mut Txn, now: i64, dedup_before_ms: i64, limit: Option<u32>) -> Applied {
+    let mut budget = Budget(limit.map_or(usize::MAX, |l| l as usize));
+    sweep_all(txn, now, dedup_before_ms, &mut budget)?;
+    match limit {
+        None => ok(Outcome::Done),
+        Some(_) => ok(Outcome::Swept {
+            more: budget.spent(),
+        }),
+    }
+}
+
+/// Rows a bounded sweep may still delete. Every scan asks for no more rows than are left, so
+/// a sweep of a large table reads and deletes one chunk per entry, the same on every replica
+/// (the scans see the log's state, whatever batch of entries the apply call holds).
+struct Budget(usize);
+
+impl Budget {
+    fn left(&self) -> usize {
+        self.0
+    }
+
+    /// Counts one deletion; false when none was left.
+    fn take(&mut self) -> bool {
+        match self.0 {
+            0 => false,
+            _ => {
+                self.0 -= 1;
+                true
+            }
+        }
+    }
+
+    fn spent(&self) -> bool {
+        self.0 == 0
+    }
 }
 
 pub(super) fn trim_outbox(txn: &mut Txn, upto_index: u64, from_index: u64) -> Applied {
@@ -30,8 +62,14 @@ pub(super) fn trim_outbox(txn: &mut Txn, upto_index: u64, from_index: u64) -> Ap
     ok(Outcome::Done)
 }
 
-/// Deletes expired messages and idempotency records, identically on every replica.
-fn sweep_all(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreError> {
+/// Deletes expired messages and idempotency records, identically on every replica, until the
+/// budget is spent.
+fn sweep_all(
+    txn: &mut Txn,
+    now: i64,
+    dedup_before_ms: i64,
+    budget: &mut Budget,
+) -> Result<(), StoreError> {
     let g = txn.group;
     let namespaces = txn.scan(cf::NAMESPACES, &KeyBuf::new(g).build())?;
     for (_, v) in &namespaces {
@@ -45,8 +83,11 @@ fn sweep_all(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreE
             let Some(room) = room else { continue };
             let prefix = keys::message_room_prefix(g, &ns.name, &room);
             let end = KeyBuf::new(g).s(&ns.name).s(&room).ts(cutoff).build();
-            for (_, v) in txn.scan_until(cf::MESSAGES, &prefix, &end)? {
+            for (_, v) in txn.scan_until_at_most(cf::MESSAGES, &prefix, &end, budget.left())? {
                 let m: MessageRecord = decode(cf::MESSAGES, &v)?;
+                if !budget.take() {
+                    return Ok(());
+                }
                 delete_message(txn, &m);
             }
         }
@@ -59,7 +100,10 @@ fn sweep_all(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreE
             now.saturating_sub(INTERNAL_DEDUP_TTL_MS).max(0)
         ))
         .build();
-    for (k, _) in txn.scan_until(cf::DEDUP, &internal, &internal_end)? {
+    for (k, _) in txn.scan_until_at_most(cf::DEDUP, &internal, &internal_end, budget.left())? {
+        if !budget.take() {
+            return Ok(());
+        }
         txn.delete(cf::DEDUP, k);
     }
     // Client keys (`p:…`, `u:…`) live a day.
@@ -67,6 +111,9 @@ fn sweep_all(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreE
         for (k, v) in txn.scan(cf::DEDUP, &KeyBuf::new(g).prefix(scope).build())? {
             let (at, _): (i64, Reply) = decode(cf::DEDUP, &v)?;
             if at < dedup_before_ms {
+                if !budget.take() {
+                    return Ok(());
+                }
                 txn.delete(cf::DEDUP, k);
             }
         }
@@ -74,6 +121,9 @@ fn sweep_all(txn: &mut Txn, now: i64, dedup_before_ms: i64) -> Result<(), StoreE
     for (k, v) in txn.scan(cf::UPLOADS, &KeyBuf::new(g).build())? {
         let (at, _): (i64, String) = decode(cf::UPLOADS, &v)?;
         if at < dedup_before_ms {
+            if !budget.take() {
+                return Ok(());
+            }
             txn.delete(cf::UPLOADS, k);
         }
     }

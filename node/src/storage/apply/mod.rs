@@ -130,6 +130,7 @@ fn apply_write(txn: &mut Txn, index: u64, entry: &EntryV1) -> Applied {
         txn.put(cf::DEDUP, k, &(meta.now_ms, reply.clone()));
     }
     write_outbox(txn, index, meta.now_ms);
+    tracing::debug!(log_index = index, dedup = meta.dedup.as_deref(), "applied");
     Ok(reply)
 }
 
@@ -298,7 +299,10 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             user_id,
             upload_token,
         } => user::import(txn, user_id, upload_token),
-        Command::Sweep { dedup_before_ms } => maintenance::sweep(txn, now, *dedup_before_ms),
+        Command::Sweep {
+            dedup_before_ms,
+            limit,
+        } => maintenance::sweep(txn, now, *dedup_before_ms, *limit),
         Command::TrimOutbox {
             upto_index,
             from_index,

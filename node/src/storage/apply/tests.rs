@@ -415,6 +415,7 @@ fn sweep_deletes_expired_messages_and_old_dedup_records() {
     let now = f.now;
     f.ok(Command::Sweep {
         dedup_before_ms: now - DEDUP_TTL_MS + 1,
+        limit: None,
     });
     let v = f.view();
     let left = v.messages_from("ns", "r", 0, None, None, 10).unwrap();
@@ -661,4 +662,69 @@ fn a_post_requests_a_mobile_push_only_where_its_namespace_forwards_posts_to_mobi
     f.ok(forward(false, None));
     f.ok(post("r", "m4", Actor::Backend(Some("u".into())), "u", 0));
     assert_eq!(kinds_at(&f, f.now as u64), vec!["messagePosted"]);
+}
+
+/// Five expired messages, swept two at a time: each entry deletes its chunk and says whether
+/// more remain, and the replies and the rows left are the same whether the entries are applied
+/// one batch each or all in one (leader and followers batch entries differently).
+#[test]
+fn bounded_sweeps_take_chunks_and_agree_however_entries_are_batched() {
+    let setup = || {
+        let mut f = Fixture::new();
+        f.ok(ns("ns", Some(1), true));
+        f.ok(room("r", Actor::Backend(None), None, &[]));
+        for i in 0..5 {
+            f.ok(post(
+                "r",
+                &format!("m{i}"),
+                Actor::Backend(Some("u".into())),
+                "u",
+                0,
+            ));
+        }
+        f.now += 2 * 86_400_000;
+        f
+    };
+    let sweep = || Command::Sweep {
+        dedup_before_ms: 0,
+        limit: Some(2),
+    };
+    let left = |f: &Fixture| {
+        f.view()
+            .messages_from("ns", "r", 0, None, None, 10)
+            .unwrap()
+            .len()
+    };
+
+    let mut one_by_one = setup();
+    let mut replies = Vec::new();
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        replies.push(one_by_one.run(sweep()));
+        remaining.push(left(&one_by_one));
+    }
+    assert_eq!(remaining, [3, 1, 0]);
+    let more = |r: &Reply| matches!(r, Reply::Ok(Outcome::Swept { more: true }));
+    assert_eq!(
+        replies.iter().map(more).collect::<Vec<_>>(),
+        [true, true, false]
+    );
+
+    let mut batched = setup();
+    let mut txn = Txn::new(&batched.store, 0);
+    let mut batch_replies = Vec::new();
+    for _ in 0..3 {
+        batched.now += 1;
+        let entry = LogEntry::new(
+            EntryMeta {
+                now_ms: batched.now,
+                dedup: None,
+            },
+            sweep(),
+        );
+        batch_replies.push(apply_entry(&mut txn, batched.now as u64, &entry).unwrap());
+    }
+    batched.store.db.write(txn.into_batch()).unwrap();
+    assert_eq!(batch_replies, replies);
+    assert_eq!(left(&batched), 0);
 }
