@@ -51,6 +51,20 @@ impl Client {
         self
     }
 
+    /// Same client over another reqwest client (its own pool, timeouts, keep-alive).
+    pub fn with_http(mut self, http: reqwest::Client) -> Client {
+        self.http = http;
+        self
+    }
+
+    /// The same credentials and connection pool against another node.
+    pub fn at(&self, base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// Same client with another (or no) project token.
     pub fn with_project_token(mut self, token: Option<String>) -> Client {
         self.project_token = token;
@@ -74,12 +88,35 @@ impl Client {
     /// `POST /identifier/projectToken/login` with a gzip body (like the SDK) and
     /// `contextStack: null`; returns `access_token`.
     pub async fn project_login(&self, client_id: &str, client_secret: &str) -> Result<String> {
-        let r = self
+        self.project_login_call(client_id, client_secret, None)
+            .await
+    }
+
+    /// [`Client::project_login`] within `timeout`.
+    pub async fn project_login_within(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        timeout: Duration,
+    ) -> Result<String> {
+        self.project_login_call(client_id, client_secret, Some(timeout))
+            .await
+    }
+
+    async fn project_login_call(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        timeout: Option<Duration>,
+    ) -> Result<String> {
+        let mut call = self
             .post("/identifier/projectToken/login")
             .no_auth()
-            .json(json!({"client_id": client_id, "client_secret": client_secret}))
-            .try_send()
-            .await?;
+            .json(json!({"client_id": client_id, "client_secret": client_secret}));
+        if let Some(t) = timeout {
+            call = call.timeout(t);
+        }
+        let r = call.try_send().await?;
         if r.status != 200 {
             bail!("project login -> {}: {}", r.status, r.text);
         }
@@ -117,6 +154,20 @@ impl Client {
         self.player_login(user_id)
             .await
             .unwrap_or_else(|e| panic!("player login {user_id}: {e:#}"))
+    }
+
+    /// A bare reqwest request to `base + path` with the project headers
+    /// (`X-GS2-CLIENT-ID`, `Authorization: Bearer` if the client has a token) and nothing
+    /// else: no body, no description, no parsing of the answer. The lean path for load.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("X-GS2-CLIENT-ID", &self.client_id);
+        match &self.project_token {
+            Some(t) => rb.header("Authorization", format!("Bearer {t}")),
+            None => rb,
+        }
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {
@@ -385,9 +436,12 @@ impl<'a> Call<'a> {
         // The status line arrived; if the body then fails (e.g. the server answered an
         // oversized upload early and reset the connection), keep the status and put the
         // read error in `text`: `body` is then `Null`, so body assertions still fail.
-        let text = match resp.text().await {
-            Ok(t) => t,
-            Err(e) => format!("<response body lost: {e:#}>"),
+        let (text, body_error) = match resp.text().await {
+            Ok(t) => (t, None),
+            Err(e) => (
+                format!("<response body lost: {e:#}>"),
+                Some(format!("{e:#}")),
+            ),
         };
         let body = if text.trim().is_empty() {
             Value::Null
@@ -400,6 +454,7 @@ impl<'a> Call<'a> {
             text,
             headers,
             desc,
+            body_error,
         })
     }
 
@@ -433,9 +488,26 @@ pub struct Resp {
     pub text: String,
     pub headers: HeaderMap,
     pub desc: String,
+    /// Why reading the body failed after the status line arrived (`text` then says so
+    /// too and `body` is `Null`).
+    pub body_error: Option<String>,
 }
 
 impl Resp {
+    /// `status text`, the text cut at 300 bytes, for messages.
+    pub fn brief(&self) -> String {
+        format!("{} {}", self.status, truncate(&self.text, 300))
+    }
+
+    /// The body if the status is 200, else an error naming the request and the answer
+    /// (the non-panicking [`Resp::ok`]).
+    pub fn into_result(self) -> Result<Value> {
+        if self.status != 200 {
+            bail!("{} -> {}", self.desc, self.brief());
+        }
+        Ok(self.body)
+    }
+
     fn fail(&self, what: &str) -> ! {
         panic!(
             "{what}\n  request:  {}\n  response: {} {}",
@@ -477,6 +549,15 @@ impl Resp {
             Some(Value::Array(a)) => a.clone(),
             Some(_) => self.fail("\"items\" is not a list"),
         }
+    }
+
+    /// `body.items` if the status is 200, else the request and the answer (the
+    /// non-panicking [`Resp::items`]).
+    pub fn try_items(self) -> Result<Vec<Value>, String> {
+        if self.status != 200 {
+            return Err(format!("{} -> {} {}", self.desc, self.status, self.text));
+        }
+        Ok(self.items())
     }
 
     /// Asserts 200 and returns `(items, nextPageToken)`.

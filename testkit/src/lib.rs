@@ -55,6 +55,22 @@ where
     }
 }
 
+/// Waits until `count()` reaches `at_least` (e.g. acknowledged posts of a background
+/// load); the last count is the observation on timeout.
+pub async fn wait_count(timeout: Duration, what: &str, at_least: usize, count: impl Fn() -> usize) {
+    wait_until(timeout, what, || {
+        let n = count();
+        async move {
+            if n >= at_least {
+                Ok(())
+            } else {
+                Err(format!("{n} of {at_least}"))
+            }
+        }
+    })
+    .await
+}
+
 /// Like [`wait_until`] but returns the last reason instead of panicking.
 pub async fn try_wait_until<T, F, Fut>(timeout: Duration, mut cond: F) -> Result<T, String>
 where

@@ -364,6 +364,10 @@ impl Node {
     pub fn ws_url(&self) -> String {
         format!("ws://{}/", self.ports.api)
     }
+    /// The node's directory (data dir and log).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -396,6 +400,34 @@ impl Node {
             );
         }
         Ok(r.body)
+    }
+
+    /// Waits up to `timeout` until the node's `appliedIndex` reaches `index` (a restarted
+    /// or new node caught up); `what` names the wait in the panic message.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration, what: &str) {
+        crate::wait_until(timeout, what, || async {
+            let st = self.cluster_status().await.map_err(|e| format!("{e:#}"))?;
+            let applied = crate::cluster::applied_index(&st);
+            if applied >= index {
+                Ok(())
+            } else {
+                Err(format!("applied {applied} < {index}: {st}"))
+            }
+        })
+        .await
+    }
+
+    /// Waits up to `timeout` until the node reports exactly the voters `want` (sorted).
+    pub async fn wait_voters(&self, want: &[u64], timeout: Duration, what: &str) {
+        crate::wait_until(timeout, what, || async {
+            let st = self.cluster_status().await.map_err(|e| format!("{e:#}"))?;
+            if crate::cluster::voters(&st) == want {
+                Ok(())
+            } else {
+                Err(st.to_string())
+            }
+        })
+        .await
     }
 
     /// The last `n` lines of the node's log.
@@ -546,16 +578,7 @@ impl Drop for Node {
             self.print_log_tail();
         }
         if let Some(dir) = self.dir.take() {
-            if self.opts.keep || std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
-                let kept = dir.keep();
-                eprintln!("kept node {} dir {}", self.opts.node_id, kept.display());
-            } else if std::thread::panicking() {
-                eprintln!(
-                    "node {} dir {} is removed; set CHAT_TESTS_KEEP=1 to keep it",
-                    self.opts.node_id,
-                    self.root.display()
-                );
-            }
+            proc::keep_or_remove(dir, self.opts.keep, &format!("node {}", self.opts.node_id));
         }
     }
 }

@@ -75,6 +75,21 @@ pub fn spawn_logged(mut cmd: Command, log: &Path, label: &str) -> Result<Child> 
         .with_context(|| format!("spawn {:?}", cmd.get_program()))
 }
 
+/// What becomes of a harness process's temp dir when its handle drops: kept (and its
+/// path printed) if `keep` or `CHAT_TESTS_KEEP=1`, else removed, which a failing test is
+/// told about.
+pub fn keep_or_remove(dir: tempfile::TempDir, keep: bool, what: &str) {
+    if keep || std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
+        let kept = dir.keep();
+        eprintln!("kept {what} dir {}", kept.display());
+    } else if std::thread::panicking() {
+        eprintln!(
+            "{what} dir {} is removed; set CHAT_TESTS_KEEP=1 to keep it",
+            dir.path().display()
+        );
+    }
+}
+
 /// SIGKILL (std's `Child::kill`) and reap.
 pub fn kill_and_reap(child: &mut Child) {
     let _ = child.kill();
