@@ -18,6 +18,12 @@ fn mode_name(m: Mode) -> &'static str {
 }
 
 impl Nemesis {
+    /// Keeps the link fault for `hold`, then puts every link back to pass.
+    async fn hold_links(&self, hold: Duration) {
+        tokio::time::sleep(hold).await;
+        self.cluster.heal_links();
+    }
+
     pub(super) async fn inject(&mut self, kind: FaultKind, hold: Duration) -> Result<Injected> {
         let mut loss = None;
         let detail = match kind {
@@ -47,17 +53,11 @@ impl Nemesis {
                     .leader()
                     .await
                     .context("no leader to isolate")?;
-                let others: Vec<u64> = self
-                    .cluster
-                    .members()
-                    .into_iter()
-                    .filter(|&id| id != leader)
-                    .collect();
+                let others = self.cluster.members_except(leader);
                 let mode = self.mode();
                 self.cluster.partition(&[vec![leader], others], mode);
                 loss = Some(Instant::now());
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!(
                     "leader {leader} cut off ({}) for {hold:.1?}",
                     mode_name(mode)
@@ -76,8 +76,7 @@ impl Nemesis {
                 if leader.is_some_and(|l| minority.contains(&l)) {
                     loss = Some(Instant::now());
                 }
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!(
                     "{minority:?} | {majority:?} ({}, leader was {leader:?}) for {hold:.1?}",
                     mode_name(mode)
@@ -102,8 +101,7 @@ impl Nemesis {
                         }
                     }
                 }
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!(
                     "overlapping majorities, cut pairs {cut:?} ({}, leader was {leader:?}) for {hold:.1?}",
                     mode_name(mode)
@@ -111,12 +109,7 @@ impl Nemesis {
             }
             FaultKind::PartitionAsymmetric => {
                 let (t, leader) = self.target().await;
-                let others: Vec<u64> = self
-                    .cluster
-                    .members()
-                    .into_iter()
-                    .filter(|&id| id != t)
-                    .collect();
+                let others = self.cluster.members_except(t);
                 let outgoing = self.rng.gen_bool(0.5);
                 let mode = self.mode();
                 if outgoing {
@@ -127,8 +120,7 @@ impl Nemesis {
                 } else {
                     self.cluster.block(&others, &[t], mode);
                 }
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!(
                     "node {t}{} {} links blocked ({}) for {hold:.1?}",
                     role(t, leader),
@@ -161,14 +153,13 @@ impl Nemesis {
                     self.cluster.nats_link(t).set_delay(delay, jitter);
                     format!("every link of node {t} (Raft and NATS)")
                 };
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!("{scope} +{delay:?} ±{jitter:?} for {hold:.1?}")
             }
             FaultKind::NatsKillRestart => {
                 self.cluster.nats.kill();
                 tokio::time::sleep(hold).await;
-                self.cluster.nats.start().await?;
+                self.cluster.nats.restart().await?;
                 format!("nats-server down {hold:.1?}")
             }
             FaultKind::NatsLink => {
@@ -236,7 +227,7 @@ impl Nemesis {
                             .warn(format!("removing the half-added node {new}: {r:#}"));
                     }
                     let node = self.cluster.node_mut(new);
-                    node.life = crate::process::Life::Retired;
+                    node.life = crate::cluster::Life::Retired;
                     node.terminate(Duration::from_secs(10)).await;
                     return Err(
                         e.context(format!("adding node {new} (after {:.1?})", t_add.elapsed()))
@@ -245,12 +236,7 @@ impl Nemesis {
                 let add_took = t_add.elapsed();
                 tokio::time::sleep(hold).await;
                 let leader = self.cluster.leader().await;
-                let candidates: Vec<u64> = self
-                    .cluster
-                    .members()
-                    .into_iter()
-                    .filter(|&id| id != new)
-                    .collect();
+                let candidates = self.cluster.members_except(new);
                 let victim = self.pick(&candidates);
                 if Some(victim) == leader {
                     loss = Some(Instant::now());

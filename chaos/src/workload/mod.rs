@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client::{Api, Opts};
+use crate::api::{Api, Opts, Retriable};
 use crate::cluster::{Endpoint, Endpoints};
 use crate::history::{History, SubKind};
 

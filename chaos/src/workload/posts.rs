@@ -16,7 +16,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::client::Opts;
+use crate::api::{Opts, Retriable};
 use crate::history::{PostOutcome, PostRecord, ReadRecord};
 
 /// Retry budget of a read-after-ack.

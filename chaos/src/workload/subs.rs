@@ -14,7 +14,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::{listener_user, Ctx};
-use crate::client::Opts;
+use crate::api::{Opts, Retriable};
 use crate::history::{SubKind, SubRecord};
 
 pub async fn toggler(ctx: Arc<Ctx>, i: usize) {
