@@ -10,6 +10,8 @@ use chat_tests::fixtures::{
     all_messages, create_namespace, create_room, names, post_by_user, str_of,
 };
 use chat_tests::{test_seed, wait_until, Client, Cluster, Node, NodeOpts};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -273,17 +275,10 @@ fn check_stream(node: u64, msgs: &[Value], acked: &[(usize, String)]) {
     }
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_killed_during_post_stream_loses_nothing_and_restarted_node_catches_up() {
     let seed = test_seed();
-    let kill_after = 8 + (splitmix(seed) % 13) as usize;
+    let kill_after = StdRng::seed_from_u64(seed).gen_range(8..=20);
     eprintln!("killing the leader after {kill_after} acknowledged posts");
     let mut cluster = Cluster::start_with(3, |id| NodeOpts::id(id).snapshot_threshold(Some(20)))
         .await
