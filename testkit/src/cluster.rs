@@ -105,6 +105,13 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// [`Cluster::add_member`] of `node` (started with `--join`, not one of `nodes`) at
+    /// its Raft address, through node `via`.
+    pub async fn add_node(&self, via: u64, node: &Node) -> Result<Value> {
+        let raft = node.raft_addr().to_string();
+        self.add_member(via, node.id(), &raft).await
+    }
+
     /// `POST /admin/cluster/nodes` on node `via`, retried while the cluster answers 5xx
     /// or a transport error (e.g. leader election in progress).
     pub async fn add_member(&self, via: u64, id: u64, raft_addr: &str) -> Result<Value> {

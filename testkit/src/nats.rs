@@ -189,11 +189,7 @@ impl NatsServer {
     }
 
     pub fn print_log_tail(&self) {
-        eprintln!(
-            "===== nats-server log tail ({}) =====\n{}\n===== end of nats-server log =====",
-            self.log_path.display(),
-            self.log_tail(LOG_TAIL_LINES)
-        );
+        proc::print_log_tail("nats-server", &self.log_path, LOG_TAIL_LINES);
     }
 
     fn note(&self, what: &str) {
@@ -249,11 +245,7 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
-            self.print_log_tail();
-        }
-        if let Some(dir) = self.dir.take() {
-            proc::keep_or_remove(dir, false, "nats-server");
-        }
+        let dir = self.dir.take();
+        proc::dropped("nats-server", &self.log_path, LOG_TAIL_LINES, dir, false);
     }
 }

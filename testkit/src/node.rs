@@ -437,13 +437,12 @@ impl Node {
 
     /// Prints the log tail to stderr (captured by the test harness, shown on failure).
     pub fn print_log_tail(&self) {
-        eprintln!(
-            "===== node {} log tail ({}) =====\n{}\n===== end of node {} log =====",
-            self.opts.node_id,
-            self.log_path.display(),
-            self.log_tail(LOG_TAIL_LINES),
-            self.opts.node_id
-        );
+        proc::print_log_tail(&self.what(), &self.log_path, LOG_TAIL_LINES);
+    }
+
+    /// `node <id>`, in messages.
+    fn what(&self) -> String {
+        format!("node {}", self.opts.node_id)
     }
 
     fn ports_file(&self) -> PathBuf {
@@ -574,11 +573,13 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
-            self.print_log_tail();
-        }
-        if let Some(dir) = self.dir.take() {
-            proc::keep_or_remove(dir, self.opts.keep, &format!("node {}", self.opts.node_id));
-        }
+        let dir = self.dir.take();
+        proc::dropped(
+            &self.what(),
+            &self.log_path,
+            LOG_TAIL_LINES,
+            dir,
+            self.opts.keep,
+        );
     }
 }

@@ -75,6 +75,34 @@ pub fn spawn_logged(mut cmd: Command, log: &Path, label: &str) -> Result<Child> 
         .with_context(|| format!("spawn {:?}", cmd.get_program()))
 }
 
+/// Prints the last `n` lines of `what`'s log at `log` to stderr (captured by the test
+/// harness, shown on failure).
+pub fn print_log_tail(what: &str, log: &Path, n: usize) {
+    eprintln!(
+        "===== {what} log tail ({}) =====\n{}\n===== end of {what} log =====",
+        log.display(),
+        log_tail(log, n)
+    );
+}
+
+/// The end of a harness process's handle, after the process was killed: when the thread
+/// panics (a failing test) the log tail is printed; the temp dir, if any, goes to
+/// [`keep_or_remove`].
+pub fn dropped(
+    what: &str,
+    log: &Path,
+    tail_lines: usize,
+    dir: Option<tempfile::TempDir>,
+    keep: bool,
+) {
+    if std::thread::panicking() {
+        print_log_tail(what, log, tail_lines);
+    }
+    if let Some(dir) = dir {
+        keep_or_remove(dir, keep, what);
+    }
+}
+
 /// What becomes of a harness process's temp dir when its handle drops: kept (and its
 /// path printed) if `keep` or `CHAT_TESTS_KEEP=1`, else removed, which a failing test is
 /// told about.

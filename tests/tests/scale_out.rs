@@ -128,11 +128,11 @@ async fn adding_two_nodes_and_removing_one_under_load_fails_no_request() {
         .await
         .expect("start node 5");
     cluster
-        .add_member(2, 4, &n4.raft_addr().to_string())
+        .add_node(2, &n4)
         .await
         .expect("add node 4 under load");
     cluster
-        .add_member(3, 5, &n5.raft_addr().to_string())
+        .add_node(3, &n5)
         .await
         .expect("add node 5 under load");
     cluster
@@ -284,7 +284,7 @@ async fn a_node_joining_a_cluster_holding_megabytes_installs_the_snapshot() {
         .await
         .expect("start node 2");
     cluster
-        .add_member(1, 2, &n2.raft_addr().to_string())
+        .add_node(1, &n2)
         .await
         .expect("node 2 catches up from a ~4 MB snapshot and is promoted");
     let leader_applied = applied_index(&status_of(cluster.node(1)).await);

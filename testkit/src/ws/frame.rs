@@ -2,6 +2,7 @@
 //! the notification frames a client receives (§7.4, §10).
 //! Does not own: sockets (see [`super::WsClient`] and [`super::raw`]).
 
+use crate::gs2::json_in_string;
 use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 use std::time::Instant;
@@ -125,11 +126,7 @@ impl Notification {
         if self.subject() != Some(CHAT_POST) {
             return Err(format!("body.subject is not {CHAT_POST:?}: {f}"));
         }
-        let text = self
-            .payload()
-            .ok_or_else(|| format!("body.payload is not a string: {f}"))?;
-        let p: Value = serde_json::from_str(text)
-            .map_err(|e| format!("body.payload is not JSON ({e}): {f}"))?;
+        let p = json_in_string(self.body().get("payload"), "body.payload", f)?;
         let obj = p
             .as_object()
             .ok_or_else(|| format!("body.payload is not a JSON object: {f}"))?;
