@@ -18,10 +18,27 @@ fn mode_name(m: Mode) -> &'static str {
 }
 
 impl Nemesis {
+    /// The members in a seeded random order.
+    fn shuffled_members(&mut self) -> Vec<u64> {
+        let mut m = self.cluster.members();
+        m.shuffle(&mut self.rng);
+        m
+    }
+
     /// Keeps the link fault for `hold`, then puts every link back to pass.
     async fn hold_links(&self, hold: Duration) {
         tokio::time::sleep(hold).await;
         self.cluster.heal_links();
+    }
+
+    /// Cuts each of `groups` off from the others (both ways, a seeded mode) for `hold`,
+    /// then heals. Returns the mode and when the cut was made.
+    async fn partition_for(&mut self, groups: &[Vec<u64>], hold: Duration) -> (Mode, Instant) {
+        let mode = self.mode();
+        self.cluster.partition(groups, mode);
+        let at = Instant::now();
+        self.hold_links(hold).await;
+        (mode, at)
     }
 
     pub(super) async fn inject(&mut self, kind: FaultKind, hold: Duration) -> Result<Injected> {
@@ -54,10 +71,8 @@ impl Nemesis {
                     .await
                     .context("no leader to isolate")?;
                 let others = self.cluster.members_except(leader);
-                let mode = self.mode();
-                self.cluster.partition(&[vec![leader], others], mode);
-                loss = Some(Instant::now());
-                self.hold_links(hold).await;
+                let (mode, at) = self.partition_for(&[vec![leader], others], hold).await;
+                loss = Some(at);
                 format!(
                     "leader {leader} cut off ({}) for {hold:.1?}",
                     mode_name(mode)
@@ -65,18 +80,15 @@ impl Nemesis {
             }
             FaultKind::PartitionMinority => {
                 let leader = self.cluster.leader().await;
-                let mut members = self.cluster.members();
-                members.shuffle(&mut self.rng);
+                let members = self.shuffled_members();
                 let k = ((members.len() - 1) / 2).max(1);
                 let minority = members[..k].to_vec();
                 let majority = members[k..].to_vec();
-                let mode = self.mode();
-                self.cluster
-                    .partition(&[minority.clone(), majority.clone()], mode);
+                let groups = [minority.clone(), majority.clone()];
+                let (mode, at) = self.partition_for(&groups, hold).await;
                 if leader.is_some_and(|l| minority.contains(&l)) {
-                    loss = Some(Instant::now());
+                    loss = Some(at);
                 }
-                self.hold_links(hold).await;
                 format!(
                     "{minority:?} | {majority:?} ({}, leader was {leader:?}) for {hold:.1?}",
                     mode_name(mode)
@@ -84,8 +96,7 @@ impl Nemesis {
             }
             FaultKind::PartitionMajority => {
                 let leader = self.cluster.leader().await;
-                let mut ring = self.cluster.members();
-                ring.shuffle(&mut self.rng);
+                let ring = self.shuffled_members();
                 let n = ring.len();
                 let mode = self.mode();
                 let mut cut = Vec::new();
@@ -175,8 +186,7 @@ impl Nemesis {
                 )
             }
             FaultKind::RollingRestart => {
-                let mut order = self.cluster.members();
-                order.shuffle(&mut self.rng);
+                let order = self.shuffled_members();
                 let mut notes = Vec::new();
                 for id in &order {
                     let leader = self.cluster.leader().await;
