@@ -99,20 +99,24 @@ pub async fn js_throughput(
     let js = Js::start(env, n, sync_always, "BENCH", "bench.>").await?;
     let ctx = js.ctx.clone();
     let r = closed_loop(workers, warmup, duration, move |w, _| {
-        let ctx = ctx.clone();
-        let payload = payload.clone();
-        async move {
-            let ack = ctx
-                .publish(format!("bench.{}", w % 16), payload)
-                .await
-                .map_err(|e| e.to_string())?;
-            ack.await.map_err(|e| e.to_string())?;
-            Ok(())
-        }
+        publish_acked(ctx.clone(), format!("bench.{}", w % 16), payload.clone())
     })
     .await;
     drop(js);
     Ok((label(n, sync_always), r))
+}
+
+/// One JetStream publish to `subject`, done when the stream acknowledged it.
+async fn publish_acked(
+    ctx: jetstream::Context,
+    subject: String,
+    payload: Bytes,
+) -> Result<(), String> {
+    let ack = ctx
+        .publish(subject, payload)
+        .await
+        .map_err(|e| e.to_string())?;
+    ack.await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Publish-with-ack latency at a fixed rate (open loop, from the intended send time).
@@ -136,18 +140,7 @@ pub async fn js_latency(
         duration,
         Duration::from_secs(5),
         workers,
-        move |w, _| {
-            let ctx = ctx.clone();
-            let payload = payload.clone();
-            async move {
-                let ack = ctx
-                    .publish(format!("bench.{}", w % 16), payload)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                ack.await.map_err(|e| e.to_string())?;
-                Ok(())
-            }
-        },
+        move |w, _| publish_acked(ctx.clone(), format!("bench.{}", w % 16), payload.clone()),
     )
     .await;
     drop(js);
@@ -237,6 +230,25 @@ impl PushLoad {
     }
 }
 
+/// Reads `sub` (subscriber `i`) until `stop`, counting each payload's `seq` as delivered.
+fn spawn_reader(
+    sub: MiniSub,
+    i: usize,
+    dl: &Arc<Deliveries>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Result<()>> {
+    let dl = dl.clone();
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        sub.run(stop, move |payload, at| {
+            if let Some(seq) = seq_of(payload) {
+                dl.delivered(i, seq, at);
+            }
+        })
+        .await
+    })
+}
+
 /// JetStream R3 (`sync_interval: always`) publish → consume: one push consumer per room
 /// delivering to `dlv.<room>`, read by the room's subscribers, connected round-robin to the
 /// three servers. Latency from each publish's intended send time to its read.
@@ -257,16 +269,7 @@ pub async fn js_e2e(env: &Env, p: PushLoad) -> Result<Value> {
             &format!("dlv.{room}"),
         )
         .await?;
-        let dl = dl.clone();
-        let stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            sub.run(stop, move |payload, at| {
-                if let Some(seq) = seq_of(payload) {
-                    dl.delivered(i, seq, at);
-                }
-            })
-            .await
-        }));
+        readers.push(spawn_reader(sub, i, &dl, &stop_rx));
     }
     for r in 0..p.rooms {
         stream
@@ -294,14 +297,7 @@ pub async fn js_e2e(env: &Env, p: PushLoad) -> Result<Value> {
             &subs_per_room,
             Duration::from_secs(20),
             move |seq, room| {
-                let ctx = ctx.clone();
-                async move {
-                    let ack = ctx
-                        .publish(format!("e2e.{room}"), seq_payload(seq, size))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    ack.await.map(|_| ()).map_err(|e| e.to_string())
-                }
+                publish_acked(ctx.clone(), format!("e2e.{room}"), seq_payload(seq, size))
             },
         )
         .await;
@@ -334,17 +330,7 @@ pub async fn nats_fanout(env: &Env, p: PushLoad) -> Result<Value> {
     .collect()
     .await;
     for (i, sub) in conns.into_iter().enumerate() {
-        let sub = sub?;
-        let dl = dl.clone();
-        let stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            sub.run(stop, move |payload, at| {
-                if let Some(seq) = seq_of(payload) {
-                    dl.delivered(i, seq, at);
-                }
-            })
-            .await
-        }));
+        readers.push(spawn_reader(sub?, i, &dl, &stop_rx));
     }
     tokio::time::sleep_until(tokio::time::Instant::from_std(
         t0 - Duration::from_millis(100),
