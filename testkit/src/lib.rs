@@ -12,7 +12,7 @@
 //! - [`node`]: one `chat-node` process (spawn, `ports.json`, `/healthz`, signals, restart).
 //! - [`cluster`]: N nodes joined through `POST /admin/cluster/nodes`, leader lookup.
 //! - [`nats`]: `nats-server -js` on ephemeral ports.
-//! - [`client`]: GS2 REST client.
+//! - [`client`]: GS2 REST client; [`resp`]: its answers and the assertions on them.
 //! - [`ws`]: GS2 WebSocket client.
 //! - [`gs2`]: GS2 error bodies and gzip.
 //! - [`proc`]: child processes with a log file, signals through `libc`.
@@ -23,6 +23,7 @@ pub mod gs2;
 pub mod nats;
 pub mod node;
 pub mod proc;
+pub mod resp;
 pub mod ws;
 
 pub use client::{Call, Client, Resp};
