@@ -5,7 +5,7 @@
 //! on the same data dir, and printing the log tail when the test thread panics.
 //! Does not own: cluster formation (see [`crate::cluster`]) or any assertion.
 //!
-//! Layout: this file ([`Node`], the binary lookup, `ports.json`), [`opts`] ([`NodeOpts`]).
+//! Layout: this file ([`Node`], the binary lookup, `ports.json`), `opts.rs` ([`NodeOpts`]).
 
 mod opts;
 

@@ -29,7 +29,7 @@ pub struct NodeOpts {
     pub addrs: Option<Ports>,
     /// The label of the harness lines in the node log (`----- <label>: … -----`).
     pub note_label: String,
-    /// The binary (default: [`binary_path`]).
+    /// The binary (default: [`super::binary_path`]).
     pub bin: Option<PathBuf>,
     /// Extra environment variables of the process.
     pub env: Vec<(String, String)>,
