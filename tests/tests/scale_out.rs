@@ -49,6 +49,14 @@ async fn poster(
     }
 }
 
+/// A node started with `--join` (to be added with [`Cluster::add_node`]).
+async fn start_joining(opts: NodeOpts) -> Node {
+    let id = opts.node_id;
+    Node::start(opts.join())
+        .await
+        .unwrap_or_else(|e| panic!("start node {id}: {e:#}"))
+}
+
 async fn status_of(node: &Node) -> Value {
     node.cluster_status().await.expect("status")
 }
@@ -121,12 +129,8 @@ async fn adding_two_nodes_and_removing_one_under_load_fails_no_request() {
     }
     let load = Load::start("scale", clients);
 
-    let n4 = Node::start(NodeOpts::id(4).join())
-        .await
-        .expect("start node 4");
-    let n5 = Node::start(NodeOpts::id(5).join())
-        .await
-        .expect("start node 5");
+    let n4 = start_joining(NodeOpts::id(4)).await;
+    let n5 = start_joining(NodeOpts::id(5)).await;
     cluster
         .add_node(2, &n4)
         .await
@@ -280,9 +284,7 @@ async fn a_node_joining_a_cluster_holding_megabytes_installs_the_snapshot() {
         t.await.expect("filler");
     }
     cluster.trigger_snapshot(1).await.expect("snapshot");
-    let n2 = Node::start(NodeOpts::id(2).join().snapshot_threshold(Some(200)))
-        .await
-        .expect("start node 2");
+    let n2 = start_joining(NodeOpts::id(2).snapshot_threshold(Some(200))).await;
     cluster
         .add_node(1, &n2)
         .await
