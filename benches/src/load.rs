@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
 
+/// The future of one request of a load run: `Err` says why it failed.
+pub trait Request: Future<Output = Result<(), String>> + Send + 'static {}
+
+impl<T: Future<Output = Result<(), String>> + Send + 'static> Request for T {}
+
 /// What one load run measured (only requests completing inside the measurement window).
 pub struct LoadResult {
     pub ok: u64,
@@ -126,16 +131,12 @@ fn merge(outs: Vec<WorkerOut>, window: Duration, offered: Option<f64>) -> LoadRe
 
 /// `workers` tasks loop on `op(worker, seq)` for `warmup + duration`; completions after the
 /// warmup are counted. `seq` is unique across workers.
-pub async fn closed_loop<F, Fut>(
+pub async fn closed_loop<Fut: Request>(
     workers: usize,
     warmup: Duration,
     duration: Duration,
-    op: F,
-) -> LoadResult
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
+    op: impl Fn(usize, u64) -> Fut + Send + Sync + 'static,
+) -> LoadResult {
     let op = Arc::new(op);
     let seq = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
@@ -192,19 +193,15 @@ pub fn warm_count(warmup: Duration, rate: f64) -> u64 {
 /// `workers` tasks as they free up; latency is `completion - intended time`. Requests due in
 /// the warmup are sent but not counted. Work still queued `drain` after the end is dropped.
 #[allow(clippy::too_many_arguments)]
-pub async fn open_loop<F, Fut>(
+pub async fn open_loop<Fut: Request>(
     t0: Instant,
     rate: f64,
     warmup: Duration,
     duration: Duration,
     drain: Duration,
     workers: usize,
-    op: F,
-) -> LoadResult
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
+    op: impl Fn(usize, u64) -> Fut + Send + Sync + 'static,
+) -> LoadResult {
     let rate = rate.max(0.001);
     let total = ((warmup + duration).as_secs_f64() * rate).floor() as u64;
     let warm_n = warm_count(warmup, rate);

@@ -10,7 +10,7 @@
 //! - raw RocksDB synced-WAL batch writes of the rows a post writes;
 //! - a plain tokio-tungstenite echo server (memory per idle connection).
 
-use crate::load::{closed_loop, open_loop, start_soon, warm_count, LoadResult};
+use crate::load::{closed_loop, open_loop, start_soon, warm_count, LoadResult, Request};
 use crate::measure::Deliveries;
 use crate::natsmini::MiniSub;
 use crate::procs::{Env, NatsSet};
@@ -21,7 +21,6 @@ use async_nats::jetstream::{self, stream::StorageType};
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -191,18 +190,14 @@ impl PushLoad {
     /// through `post(seq, room)`, and each acknowledged one is counted in `dl`. Then waits
     /// for the deliveries `subs_per_room` expects (done after 3 s without one, at most
     /// `drain`).
-    pub async fn post_and_drain<F, Fut>(
+    pub async fn post_and_drain<Fut: Request>(
         &self,
         t0: Instant,
         dl: &Arc<Deliveries>,
         subs_per_room: &[usize],
         drain: Duration,
-        post: F,
-    ) -> LoadResult
-    where
-        F: Fn(u64, usize) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
-    {
+        post: impl Fn(u64, usize) -> Fut + Send + Sync + 'static,
+    ) -> LoadResult {
         let rooms = self.rooms;
         let acks = dl.clone();
         let load = open_loop(
