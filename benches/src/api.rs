@@ -1,14 +1,17 @@
 //! The GS2 REST calls the generator needs: project login, setup (namespaces, rooms,
-//! subscriptions), and the hot-path post (`postByUserId`), sent as plain JSON over keep-alive
-//! connections with the GS2 headers (`X-GS2-CLIENT-ID`, `Authorization: Bearer`).
+//! subscriptions), and the hot-path post (`postByUserId`), over [`testkit::Client`]. Setup
+//! goes through testkit's request builder; the hot path takes the bare request with the
+//! GS2 headers (`X-GS2-CLIENT-ID`, `Authorization: Bearer`) and sends pre-encoded plain
+//! JSON over keep-alive connections, nothing else done per request.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::time::Duration;
+use testkit::Client;
 
 /// A reqwest client tuned for load: unlimited idle keep-alive connections, no Nagle.
 pub fn http_client(timeout: Duration) -> reqwest::Client {
@@ -22,56 +25,33 @@ pub fn http_client(timeout: Duration) -> reqwest::Client {
         .expect("build reqwest client")
 }
 
-/// A project-authenticated client bound to one node's API address.
+/// A project-authenticated client bound to one node's API address, on a load-tuned pool.
 #[derive(Clone)]
 pub struct Api {
-    http: reqwest::Client,
-    base: String,
-    client_id: String,
-    token: String,
+    client: Client,
 }
 
 impl Api {
     /// `POST /identifier/projectToken/login`.
     pub async fn login(base: &str, client_id: &str, client_secret: &str) -> Result<Api> {
-        let http = http_client(Duration::from_secs(30));
-        let base = base.trim_end_matches('/').to_owned();
-        let r = http
-            .post(format!("{base}/identifier/projectToken/login"))
-            .json(&json!({"client_id": client_id, "client_secret": client_secret}))
-            .send()
-            .await
-            .with_context(|| format!("project login on {base}"))?;
-        let status = r.status().as_u16();
-        let body: Value = r.json().await.unwrap_or(Value::Null);
-        if status != 200 {
-            bail!("project login on {base} -> {status}: {body}");
-        }
-        let token = body["access_token"]
-            .as_str()
-            .with_context(|| format!("no access_token in {body}"))?
-            .to_owned();
+        let client = Client::new(base, client_id).with_http(http_client(Duration::from_secs(30)));
+        let token = client.project_login(client_id, client_secret).await?;
         Ok(Api {
-            http,
-            base,
-            client_id: client_id.to_owned(),
-            token,
+            client: client.with_project_token(Some(token)),
         })
     }
 
     /// The same credentials against another node.
     pub fn at(&self, base: &str) -> Api {
         Api {
-            base: base.trim_end_matches('/').to_owned(),
-            ..self.clone()
+            client: self.client.at(base),
         }
     }
 
     /// The same client with another overall request timeout (a new connection pool).
     pub fn with_timeout(&self, timeout: Duration) -> Api {
         Api {
-            http: http_client(timeout),
-            ..self.clone()
+            client: self.client.clone().with_http(http_client(timeout)),
         }
     }
 
@@ -80,19 +60,20 @@ impl Api {
         self.with_timeout(Duration::from_secs(30))
     }
 
+    /// The testkit client (full GS2 request builder).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
     pub fn token(&self) -> &str {
-        &self.token
+        self.client.project_token().unwrap_or_default()
     }
     pub fn client_id(&self) -> &str {
-        &self.client_id
+        self.client.client_id()
     }
 
     /// A request with the GS2 project headers.
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{}", self.base, path))
-            .header("X-GS2-CLIENT-ID", &self.client_id)
-            .header("Authorization", format!("Bearer {}", self.token))
+        self.client.request(method, path)
     }
 
     /// A POST of pre-encoded JSON (the hot path: no re-encoding per request).
@@ -102,44 +83,21 @@ impl Api {
             .body(body)
     }
 
-    /// Sends `body` (plus `contextStack: null`, as the SDK does) and returns status and JSON.
-    pub async fn send_json(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value)> {
-        let mut req = self.request(method.clone(), path);
-        if let Some(mut b) = body {
-            if let Some(o) = b.as_object_mut() {
-                o.entry("contextStack").or_insert(Value::Null);
-            }
-            req = req.json(&b);
-        }
-        let r = req
-            .send()
-            .await
-            .with_context(|| format!("{method} {}{path}", self.base))?;
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap_or_default();
-        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Ok((status, v))
-    }
-
-    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value> {
-        let (s, v) = self.send_json(method.clone(), path, body).await?;
-        if s != 200 {
-            bail!("{method} {}{path} -> {s}: {v}", self.base);
-        }
-        Ok(v)
-    }
-
+    /// GET; the JSON body if 200.
     pub async fn get_ok(&self, path: &str) -> Result<Value> {
-        self.ok(Method::GET, path, None).await
+        self.client.get(path).try_send().await?.into_result()
     }
 
+    /// POST of `body` (plain JSON plus `contextStack: null`, as the SDK does); the JSON
+    /// body if 200.
     pub async fn post_ok(&self, path: &str, body: Value) -> Result<Value> {
-        self.ok(Method::POST, path, Some(body)).await
+        self.client
+            .post(path)
+            .plain()
+            .json(body)
+            .try_send()
+            .await?
+            .into_result()
     }
 }
 

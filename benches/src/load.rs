@@ -15,6 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinHandle;
+
+/// The future of one request of a load run: `Err` says why it failed.
+pub trait Request: Future<Output = Result<(), String>> + Send + 'static {}
+
+impl<T: Future<Output = Result<(), String>> + Send + 'static> Request for T {}
 
 /// What one load run measured (only requests completing inside the measurement window).
 pub struct LoadResult {
@@ -59,6 +65,48 @@ struct WorkerOut {
     first_error: Option<String>,
 }
 
+impl WorkerOut {
+    fn new() -> WorkerOut {
+        WorkerOut {
+            ok: 0,
+            errors: 0,
+            dropped: 0,
+            hist: new_hist(),
+            first_error: None,
+        }
+    }
+
+    /// A failed request: counted if `counted`; the first error is kept.
+    fn error(&mut self, e: String, counted: bool) {
+        if counted {
+            self.errors += 1;
+        }
+        if self.first_error.is_none() {
+            self.first_error = Some(e);
+        }
+    }
+}
+
+/// Spawns `worker(w)` for every `w` in `0..workers`.
+fn spawn_workers<W, Fut>(workers: usize, worker: W) -> Vec<JoinHandle<WorkerOut>>
+where
+    W: Fn(usize) -> Fut,
+    Fut: Future<Output = WorkerOut> + Send + 'static,
+{
+    (0..workers).map(|w| tokio::spawn(worker(w))).collect()
+}
+
+/// What every worker that did not panic measured.
+async fn join_workers(handles: Vec<JoinHandle<WorkerOut>>) -> Vec<WorkerOut> {
+    let mut outs = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(o) = h.await {
+            outs.push(o);
+        }
+    }
+    outs
+}
+
 fn merge(outs: Vec<WorkerOut>, window: Duration, offered: Option<f64>) -> LoadResult {
     let mut r = LoadResult {
         ok: 0,
@@ -83,33 +131,22 @@ fn merge(outs: Vec<WorkerOut>, window: Duration, offered: Option<f64>) -> LoadRe
 
 /// `workers` tasks loop on `op(worker, seq)` for `warmup + duration`; completions after the
 /// warmup are counted. `seq` is unique across workers.
-pub async fn closed_loop<F, Fut>(
+pub async fn closed_loop<Fut: Request>(
     workers: usize,
     warmup: Duration,
     duration: Duration,
-    op: F,
-) -> LoadResult
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
+    op: impl Fn(usize, u64) -> Fut + Send + Sync + 'static,
+) -> LoadResult {
     let op = Arc::new(op);
     let seq = Arc::new(AtomicU64::new(0));
     let t0 = Instant::now();
     let measure_from = t0 + warmup;
     let end = measure_from + duration;
-    let mut handles = Vec::with_capacity(workers);
-    for w in 0..workers {
+    let handles = spawn_workers(workers, |w| {
         let op = op.clone();
         let seq = seq.clone();
-        handles.push(tokio::spawn(async move {
-            let mut out = WorkerOut {
-                ok: 0,
-                errors: 0,
-                dropped: 0,
-                hist: new_hist(),
-                first_error: None,
-            };
+        async move {
+            let mut out = WorkerOut::new();
             loop {
                 let start = Instant::now();
                 if start >= end {
@@ -126,26 +163,15 @@ where
                     }
                     Ok(()) => {}
                     Err(e) => {
-                        if counted {
-                            out.errors += 1;
-                        }
-                        if out.first_error.is_none() {
-                            out.first_error = Some(e);
-                        }
+                        out.error(e, counted);
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
             }
             out
-        }));
-    }
-    let mut outs = Vec::with_capacity(workers);
-    for h in handles {
-        if let Ok(o) = h.await {
-            outs.push(o);
         }
-    }
-    merge(outs, duration, None)
+    });
+    merge(join_workers(handles).await, duration, None)
 }
 
 /// A start instant a little in the future, so workers are up before the first request is due.
@@ -167,19 +193,15 @@ pub fn warm_count(warmup: Duration, rate: f64) -> u64 {
 /// `workers` tasks as they free up; latency is `completion - intended time`. Requests due in
 /// the warmup are sent but not counted. Work still queued `drain` after the end is dropped.
 #[allow(clippy::too_many_arguments)]
-pub async fn open_loop<F, Fut>(
+pub async fn open_loop<Fut: Request>(
     t0: Instant,
     rate: f64,
     warmup: Duration,
     duration: Duration,
     drain: Duration,
     workers: usize,
-    op: F,
-) -> LoadResult
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
-{
+    op: impl Fn(usize, u64) -> Fut + Send + Sync + 'static,
+) -> LoadResult {
     let rate = rate.max(0.001);
     let total = ((warmup + duration).as_secs_f64() * rate).floor() as u64;
     let warm_n = warm_count(warmup, rate);
@@ -188,18 +210,11 @@ where
     let rx = Arc::new(Mutex::new(rx));
     let intended = move |seq: u64| intended_at(t0, rate, seq);
     let hard_end = t0 + warmup + duration + drain;
-    let mut handles = Vec::with_capacity(workers);
-    for w in 0..workers {
+    let handles = spawn_workers(workers, |w| {
         let op = op.clone();
         let rx = rx.clone();
-        handles.push(tokio::spawn(async move {
-            let mut out = WorkerOut {
-                ok: 0,
-                errors: 0,
-                dropped: 0,
-                hist: new_hist(),
-                first_error: None,
-            };
+        async move {
+            let mut out = WorkerOut::new();
             loop {
                 let next = rx.lock().await.recv().await;
                 let Some(s) = next else { break };
@@ -220,17 +235,12 @@ where
                         out.ok += 1;
                         record(&mut out.hist, done.saturating_duration_since(due));
                     }
-                    Err(e) => {
-                        out.errors += 1;
-                        if out.first_error.is_none() {
-                            out.first_error = Some(e);
-                        }
-                    }
+                    Err(e) => out.error(e, true),
                 }
             }
             out
-        }));
-    }
+        }
+    });
     // The dispatcher: release every request whose intended time has come.
     let mut next = 0u64;
     while next < total {
@@ -245,11 +255,5 @@ where
         }
     }
     drop(tx);
-    let mut outs = Vec::with_capacity(workers);
-    for h in handles {
-        if let Ok(o) = h.await {
-            outs.push(o);
-        }
-    }
-    merge(outs, duration, Some(rate))
+    merge(join_workers(handles).await, duration, Some(rate))
 }

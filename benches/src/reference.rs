@@ -10,7 +10,7 @@
 //! - raw RocksDB synced-WAL batch writes of the rows a post writes;
 //! - a plain tokio-tungstenite echo server (memory per idle connection).
 
-use crate::load::{closed_loop, open_loop, start_soon, warm_count, LoadResult};
+use crate::load::{closed_loop, open_loop, start_soon, warm_count, LoadResult, Request};
 use crate::measure::Deliveries;
 use crate::natsmini::MiniSub;
 use crate::procs::{Env, NatsSet};
@@ -98,20 +98,24 @@ pub async fn js_throughput(
     let js = Js::start(env, n, sync_always, "BENCH", "bench.>").await?;
     let ctx = js.ctx.clone();
     let r = closed_loop(workers, warmup, duration, move |w, _| {
-        let ctx = ctx.clone();
-        let payload = payload.clone();
-        async move {
-            let ack = ctx
-                .publish(format!("bench.{}", w % 16), payload)
-                .await
-                .map_err(|e| e.to_string())?;
-            ack.await.map_err(|e| e.to_string())?;
-            Ok(())
-        }
+        publish_acked(ctx.clone(), format!("bench.{}", w % 16), payload.clone())
     })
     .await;
     drop(js);
     Ok((label(n, sync_always), r))
+}
+
+/// One JetStream publish to `subject`, done when the stream acknowledged it.
+async fn publish_acked(
+    ctx: jetstream::Context,
+    subject: String,
+    payload: Bytes,
+) -> Result<(), String> {
+    let ack = ctx
+        .publish(subject, payload)
+        .await
+        .map_err(|e| e.to_string())?;
+    ack.await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Publish-with-ack latency at a fixed rate (open loop, from the intended send time).
@@ -135,18 +139,7 @@ pub async fn js_latency(
         duration,
         Duration::from_secs(5),
         workers,
-        move |w, _| {
-            let ctx = ctx.clone();
-            let payload = payload.clone();
-            async move {
-                let ack = ctx
-                    .publish(format!("bench.{}", w % 16), payload)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                ack.await.map_err(|e| e.to_string())?;
-                Ok(())
-            }
-        },
+        move |w, _| publish_acked(ctx.clone(), format!("bench.{}", w % 16), payload.clone()),
     )
     .await;
     drop(js);
@@ -180,6 +173,77 @@ pub struct PushLoad {
     pub payload_size: usize,
 }
 
+impl PushLoad {
+    /// The delivery bookkeeping of a run whose first post is due at `t0`.
+    pub fn deliveries(&self, t0: Instant) -> Arc<Deliveries> {
+        let total = ((self.warmup + self.duration).as_secs_f64() * self.rate).floor() as u64;
+        Arc::new(Deliveries::new(
+            t0,
+            self.rate,
+            warm_count(self.warmup, self.rate),
+            total,
+            self.rooms,
+        ))
+    }
+
+    /// The posts of a push run, open loop from `t0`: post `seq` goes to room `seq % rooms`
+    /// through `post(seq, room)`, and each acknowledged one is counted in `dl`. Then waits
+    /// for the deliveries `subs_per_room` expects (done after 3 s without one, at most
+    /// `drain`).
+    pub async fn post_and_drain<Fut: Request>(
+        &self,
+        t0: Instant,
+        dl: &Arc<Deliveries>,
+        subs_per_room: &[usize],
+        drain: Duration,
+        post: impl Fn(u64, usize) -> Fut + Send + Sync + 'static,
+    ) -> LoadResult {
+        let rooms = self.rooms;
+        let acks = dl.clone();
+        let load = open_loop(
+            t0,
+            self.rate,
+            self.warmup,
+            self.duration,
+            Duration::from_secs(5),
+            self.workers,
+            move |_, seq| {
+                let room = seq as usize % rooms;
+                let sent = post(seq, room);
+                let dl = acks.clone();
+                async move {
+                    sent.await?;
+                    dl.acked(seq, room);
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        dl.drain(|| dl.expected(subs_per_room), Duration::from_secs(3), drain)
+            .await;
+        load
+    }
+}
+
+/// Reads `sub` (subscriber `i`) until `stop`, counting each payload's `seq` as delivered.
+fn spawn_reader(
+    sub: MiniSub,
+    i: usize,
+    dl: &Arc<Deliveries>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<Result<()>> {
+    let dl = dl.clone();
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        sub.run(stop, move |payload, at| {
+            if let Some(seq) = seq_of(payload) {
+                dl.delivered(i, seq, at);
+            }
+        })
+        .await
+    })
+}
+
 /// JetStream R3 (`sync_interval: always`) publish → consume: one push consumer per room
 /// delivering to `dlv.<room>`, read by the room's subscribers, connected round-robin to the
 /// three servers. Latency from each publish's intended send time to its read.
@@ -188,14 +252,7 @@ pub async fn js_e2e(env: &Env, p: PushLoad) -> Result<Value> {
     let stream = js.ctx.get_stream("E2E").await.context("get stream")?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let t0 = start_soon() + Duration::from_secs(2);
-    let total = ((p.warmup + p.duration).as_secs_f64() * p.rate).floor() as u64;
-    let dl = Arc::new(Deliveries::new(
-        t0,
-        p.rate,
-        warm_count(p.warmup, p.rate),
-        total,
-        p.rooms,
-    ));
+    let dl = p.deliveries(t0);
     let mut subs_per_room = vec![0usize; p.rooms];
     let mut readers = Vec::new();
     for i in 0..p.subscribers {
@@ -207,16 +264,7 @@ pub async fn js_e2e(env: &Env, p: PushLoad) -> Result<Value> {
             &format!("dlv.{room}"),
         )
         .await?;
-        let dl = dl.clone();
-        let stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            sub.run(stop, move |payload, at| {
-                if let Some(seq) = seq_of(payload) {
-                    dl.delivered(i, seq, at);
-                }
-            })
-            .await
-        }));
+        readers.push(spawn_reader(sub, i, &dl, &stop_rx));
     }
     for r in 0..p.rooms {
         stream
@@ -236,39 +284,18 @@ pub async fn js_e2e(env: &Env, p: PushLoad) -> Result<Value> {
     ))
     .await;
     let ctx = js.ctx.clone();
-    let dl2 = dl.clone();
-    let rooms = p.rooms;
     let size = p.payload_size;
-    let load = open_loop(
-        t0,
-        p.rate,
-        p.warmup,
-        p.duration,
-        Duration::from_secs(5),
-        p.workers,
-        move |_, seq| {
-            let ctx = ctx.clone();
-            let dl = dl2.clone();
-            async move {
-                let room = seq as usize % rooms;
-                let ack = ctx
-                    .publish(format!("e2e.{room}"), seq_payload(seq, size))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                ack.await.map_err(|e| e.to_string())?;
-                dl.acked(seq, room);
-                Ok(())
-            }
-        },
-    )
-    .await;
-    let spr = subs_per_room.clone();
-    dl.drain(
-        || dl.expected(&spr),
-        Duration::from_secs(3),
-        Duration::from_secs(20),
-    )
-    .await;
+    let load = p
+        .post_and_drain(
+            t0,
+            &dl,
+            &subs_per_room,
+            Duration::from_secs(20),
+            move |seq, room| {
+                publish_acked(ctx.clone(), format!("e2e.{room}"), seq_payload(seq, size))
+            },
+        )
+        .await;
     let _ = stop_tx.send(true);
     for r in readers {
         let _ = r.await;
@@ -282,18 +309,13 @@ pub async fn js_e2e(env: &Env, p: PushLoad) -> Result<Value> {
 /// NATS core fan-out: `subscribers` connections on one subject of one server, one publisher
 /// at `rate` messages/s of `payload_size` bytes.
 pub async fn nats_fanout(env: &Env, p: PushLoad) -> Result<Value> {
+    // One subject: one room.
+    let p = PushLoad { rooms: 1, ..p };
     let servers = NatsSet::start(env, 1, false).await?;
     let client = async_nats::connect(servers.url(0)).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let t0 = start_soon() + Duration::from_secs(1);
-    let total = ((p.warmup + p.duration).as_secs_f64() * p.rate).floor() as u64;
-    let dl = Arc::new(Deliveries::new(
-        t0,
-        p.rate,
-        warm_count(p.warmup, p.rate),
-        total,
-        1,
-    ));
+    let dl = p.deliveries(t0);
     let mut readers = Vec::new();
     let conns: Vec<Result<MiniSub>> = futures::stream::iter((0..p.subscribers).map(|i| {
         let addr = servers.addr(0);
@@ -303,52 +325,25 @@ pub async fn nats_fanout(env: &Env, p: PushLoad) -> Result<Value> {
     .collect()
     .await;
     for (i, sub) in conns.into_iter().enumerate() {
-        let sub = sub?;
-        let dl = dl.clone();
-        let stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            sub.run(stop, move |payload, at| {
-                if let Some(seq) = seq_of(payload) {
-                    dl.delivered(i, seq, at);
-                }
-            })
-            .await
-        }));
+        readers.push(spawn_reader(sub?, i, &dl, &stop_rx));
     }
     tokio::time::sleep_until(tokio::time::Instant::from_std(
         t0 - Duration::from_millis(100),
     ))
     .await;
-    let dl2 = dl.clone();
     let size = p.payload_size;
-    let load = open_loop(
-        t0,
-        p.rate,
-        p.warmup,
-        p.duration,
-        Duration::from_secs(5),
-        p.workers,
-        move |_, seq| {
+    let spr = vec![p.subscribers];
+    let load = p
+        .post_and_drain(t0, &dl, &spr, Duration::from_secs(20), move |seq, _| {
             let client = client.clone();
-            let dl = dl2.clone();
             async move {
                 client
                     .publish("fan", seq_payload(seq, size))
                     .await
-                    .map_err(|e| e.to_string())?;
-                dl.acked(seq, 0);
-                Ok(())
+                    .map_err(|e| e.to_string())
             }
-        },
-    )
-    .await;
-    let spr = vec![p.subscribers];
-    dl.drain(
-        || dl.expected(&spr),
-        Duration::from_secs(3),
-        Duration::from_secs(20),
-    )
-    .await;
+        })
+        .await;
     let _ = stop_tx.send(true);
     let mut ended = 0;
     for r in readers {

@@ -11,11 +11,13 @@
 //! Layout:
 //! - [`run`]: one scenario, phase by phase.
 //! - [`proxy`]: controllable TCP proxies (pass, black-hole, refuse, delay, cut).
-//! - [`process`]: the child processes (spawn, SIGKILL, SIGTERM, SIGSTOP/SIGCONT, logs).
-//! - [`cluster`]: addresses, proxies, membership, leader lookup, health and convergence.
+//! - [`cluster`]: node slots (addresses, start arguments, life; the processes are
+//!   [`testkit::Node`] and [`testkit::NatsServer`]), proxies, membership, leader lookup,
+//!   health and convergence.
 //! - [`nemesis`]: the fault kinds and their seeded schedule.
 //! - [`workload`]: posters, readers, subscription changes, WebSocket listeners.
-//! - [`client`], [`ws`]: the GS2 REST and WebSocket protocol as the clients speak it.
+//! - [`api`]: the harness's REST calling policy over [`testkit::Client`] (token per node,
+//!   timeouts, avoider, stale reads); WebSocket listeners use [`testkit::WsClient`].
 //! - [`history`]: what the clients and the nemesis observed.
 //! - [`checker`]: one invariant per file.
 //! - [`report`]: the human summary and the JSON report.
@@ -26,14 +28,12 @@
 //! starting point rather than an exact replay. Every report carries its seed and the
 //! command that reruns it.
 
+pub mod api;
 pub mod checker;
-pub mod client;
 pub mod cluster;
 pub mod history;
 pub mod nemesis;
-pub mod process;
 pub mod proxy;
 pub mod report;
 pub mod run;
 pub mod workload;
-pub mod ws;

@@ -1,7 +1,7 @@
 //! `chaos` command line: runs one seeded scenario, prints the summary, writes the JSON
 //! report, exits 1 on any violation (2 if the harness itself failed).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -52,42 +52,6 @@ struct Args {
     log_level: String,
 }
 
-/// `CHAT_NODE_BIN`, else the release then the debug build in `CARGO_TARGET_DIR`, else in
-/// the target dir this binary lives in, else in the workspace's `target/`.
-fn node_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("CHAT_NODE_BIN") {
-        return PathBuf::from(p);
-    }
-    let workspace = manifest_dir().join("..");
-    let mut dirs = Vec::new();
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        dirs.push(PathBuf::from(t));
-    }
-    // The target dir this binary was built into (…/<target>/<profile>/chaos).
-    if let Some(t) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent()?.parent().map(Path::to_path_buf))
-    {
-        dirs.push(t);
-    }
-    dirs.push(workspace.join("target"));
-    for d in &dirs {
-        for profile in ["release", "debug"] {
-            let p = d.join(profile).join("chat-node");
-            if p.exists() {
-                return p;
-            }
-        }
-    }
-    dirs[0].join("release").join("chat-node")
-}
-
-fn nats_binary() -> PathBuf {
-    std::env::var_os("NATS_SERVER_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("nats-server"))
-}
-
 fn repro(a: &Args) -> String {
     let mut s = format!(
         "cargo run --release -p chaos -- --seed {} --duration {} --nodes {}",
@@ -127,7 +91,9 @@ async fn interrupted() {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let node_bin = node_binary();
+    // `CHAT_NODE_BIN`, else the release then the debug build in `CARGO_TARGET_DIR`, the
+    // target dir this binary lives in, the workspace's `target/`.
+    let node_bin = testkit::node::find_binary(&["release", "debug"]);
     if !node_bin.exists() {
         eprintln!(
             "chat-node binary not found at {} (build it with `cargo build --release -p node`, or set CHAT_NODE_BIN)",
@@ -136,8 +102,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let report_path = args.report.clone().unwrap_or_else(|| {
-        manifest_dir()
-            .join("..")
+        testkit::workspace_root()
             .join("target")
             .join("chaos-report.json")
     });
@@ -148,7 +113,7 @@ fn main() -> ExitCode {
         quick: args.quick,
         keep: args.keep,
         node_bin,
-        nats_bin: nats_binary(),
+        nats_bin: testkit::nats::binary(),
         workload: WorkloadConfig {
             posters: args.posters,
             listeners: args.listeners,
@@ -200,13 +165,4 @@ fn main() -> ExitCode {
     } else {
         ExitCode::from(1)
     }
-}
-
-/// This crate's directory: cargo's run-time `CARGO_MANIFEST_DIR` when set (a binary reused from
-/// a shared target directory may have been built in another checkout), else the compiled one.
-fn manifest_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .filter(|p| p.join("Cargo.toml").exists())
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

@@ -17,12 +17,11 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::watch;
 
+use crate::api::Api;
 use crate::checker::{self, Listing, Msg, Observed};
-use crate::client::Api;
-use crate::cluster::{Cluster, ClusterConfig};
+use crate::cluster::{Cluster, ClusterConfig, NodeSettings};
 use crate::history::History;
 use crate::nemesis::{FaultKind, Nemesis, NemesisConfig};
-use crate::process::NodeSettings;
 use crate::report::{self, Report, RunFacts};
 use crate::workload::{self, Ctx, WorkloadConfig};
 

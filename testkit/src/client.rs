@@ -8,9 +8,10 @@
 //! assertion shows the request and the response).
 //! Does not own: assertions about server semantics.
 
-use crate::gs2::{gzip, Gs2Error};
+use crate::gs2::gzip;
+use crate::resp::truncate;
+pub use crate::resp::Resp;
 use anyhow::{bail, Context, Result};
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -51,6 +52,20 @@ impl Client {
         self
     }
 
+    /// Same client over another reqwest client (its own pool, timeouts, keep-alive).
+    pub fn with_http(mut self, http: reqwest::Client) -> Client {
+        self.http = http;
+        self
+    }
+
+    /// The same credentials and connection pool against another node.
+    pub fn at(&self, base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            ..self.clone()
+        }
+    }
+
     /// Same client with another (or no) project token.
     pub fn with_project_token(mut self, token: Option<String>) -> Client {
         self.project_token = token;
@@ -74,12 +89,35 @@ impl Client {
     /// `POST /identifier/projectToken/login` with a gzip body (like the SDK) and
     /// `contextStack: null`; returns `access_token`.
     pub async fn project_login(&self, client_id: &str, client_secret: &str) -> Result<String> {
-        let r = self
+        self.project_login_call(client_id, client_secret, None)
+            .await
+    }
+
+    /// [`Client::project_login`] within `timeout`.
+    pub async fn project_login_within(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        timeout: Duration,
+    ) -> Result<String> {
+        self.project_login_call(client_id, client_secret, Some(timeout))
+            .await
+    }
+
+    async fn project_login_call(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        timeout: Option<Duration>,
+    ) -> Result<String> {
+        let mut call = self
             .post("/identifier/projectToken/login")
             .no_auth()
-            .json(json!({"client_id": client_id, "client_secret": client_secret}))
-            .try_send()
-            .await?;
+            .json(json!({"client_id": client_id, "client_secret": client_secret}));
+        if let Some(t) = timeout {
+            call = call.timeout(t);
+        }
+        let r = call.try_send().await?;
         if r.status != 200 {
             bail!("project login -> {}: {}", r.status, r.text);
         }
@@ -117,6 +155,20 @@ impl Client {
         self.player_login(user_id)
             .await
             .unwrap_or_else(|e| panic!("player login {user_id}: {e:#}"))
+    }
+
+    /// A bare reqwest request to `base + path` with the project headers
+    /// (`X-GS2-CLIENT-ID`, `Authorization: Bearer` if the client has a token) and nothing
+    /// else: no body, no description, no parsing of the answer. The lean path for load.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("X-GS2-CLIENT-ID", &self.client_id);
+        match &self.project_token {
+            Some(t) => rb.header("Authorization", format!("Bearer {t}")),
+            None => rb,
+        }
     }
 
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {
@@ -385,9 +437,12 @@ impl<'a> Call<'a> {
         // The status line arrived; if the body then fails (e.g. the server answered an
         // oversized upload early and reset the connection), keep the status and put the
         // read error in `text`: `body` is then `Null`, so body assertions still fail.
-        let text = match resp.text().await {
-            Ok(t) => t,
-            Err(e) => format!("<response body lost: {e:#}>"),
+        let (text, body_error) = match resp.text().await {
+            Ok(t) => (t, None),
+            Err(e) => (
+                format!("<response body lost: {e:#}>"),
+                Some(format!("{e:#}")),
+            ),
         };
         let body = if text.trim().is_empty() {
             Value::Null
@@ -400,6 +455,7 @@ impl<'a> Call<'a> {
             text,
             headers,
             desc,
+            body_error,
         })
     }
 
@@ -409,127 +465,5 @@ impl<'a> Call<'a> {
             Ok(r) => r,
             Err(e) => panic!("{e:#}"),
         }
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        s.to_owned()
-    } else {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…({} bytes)", &s[..end], s.len())
-    }
-}
-
-/// A response: status, parsed JSON (`Null` if empty or not JSON), raw text, headers,
-/// and a description of the request for assertion messages.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub body: Value,
-    pub text: String,
-    pub headers: HeaderMap,
-    pub desc: String,
-}
-
-impl Resp {
-    fn fail(&self, what: &str) -> ! {
-        panic!(
-            "{what}\n  request:  {}\n  response: {} {}",
-            self.desc,
-            self.status,
-            truncate(&self.text, 2000)
-        )
-    }
-
-    /// Asserts 200 and a JSON body; returns the body.
-    pub fn ok(self) -> Value {
-        if self.status != 200 {
-            self.fail("expected 200");
-        }
-        if self.body.is_null() && self.text.trim() != "null" {
-            self.fail("expected a JSON body");
-        }
-        self.body
-    }
-
-    /// Asserts 200 and returns `body.item`.
-    pub fn item(self) -> Value {
-        if self.status != 200 {
-            self.fail("expected 200");
-        }
-        match self.body.get("item") {
-            Some(v) if !v.is_null() => v.clone(),
-            _ => self.fail("expected 200 with a non-null \"item\""),
-        }
-    }
-
-    /// Asserts 200 and returns `body.items` (an absent or `null` list is empty).
-    pub fn items(self) -> Vec<Value> {
-        if self.status != 200 {
-            self.fail("expected 200");
-        }
-        match self.body.get("items") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(a)) => a.clone(),
-            Some(_) => self.fail("\"items\" is not a list"),
-        }
-    }
-
-    /// Asserts 200 and returns `(items, nextPageToken)`.
-    pub fn page(self) -> (Vec<Value>, Option<String>) {
-        let token = self
-            .body
-            .get("nextPageToken")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        (self.items(), token)
-    }
-
-    /// Asserts the status.
-    pub fn expect_status(self, status: u16) -> Self {
-        if self.status != status {
-            self.fail(&format!("expected status {status}"));
-        }
-        self
-    }
-
-    /// The first error of a GS2 error body; panics if the body is not GS2-shaped.
-    pub fn gs2_error(&self) -> Gs2Error {
-        match Gs2Error::parse(&self.body) {
-            Ok(e) => e,
-            Err(why) => self.fail(&format!("expected a GS2 error body: {why}")),
-        }
-    }
-
-    /// Asserts `status`, a GS2 error body and (if given) the first error's `code`.
-    pub fn expect_error(self, status: u16, code: Option<&str>) -> Gs2Error {
-        if self.status != status {
-            self.fail(&format!(
-                "expected status {status}{}",
-                code.map(|c| format!(" with code {c}")).unwrap_or_default()
-            ));
-        }
-        let e = self.gs2_error();
-        if let Some(c) = code {
-            if e.code.as_deref() != Some(c) {
-                self.fail(&format!(
-                    "expected first error code {c:?}, got {:?}",
-                    e.code
-                ));
-            }
-        }
-        e
-    }
-
-    /// Asserts a 4xx status with a GS2 error body.
-    pub fn expect_client_error(self) -> Gs2Error {
-        if !(400..500).contains(&self.status) {
-            self.fail("expected a 4xx status");
-        }
-        self.gs2_error()
     }
 }

@@ -21,31 +21,26 @@ pub struct Cluster {
 
 /// Voter ids in a `GET /admin/cluster` answer.
 pub fn voters(status: &Value) -> Vec<u64> {
-    let mut v: Vec<u64> = status
-        .get("members")
-        .and_then(Value::as_array)
-        .map(|ms| {
-            ms.iter()
-                .filter(|m| m.get("voter").and_then(Value::as_bool).unwrap_or(false))
-                .filter_map(|m| m.get("nodeId").and_then(Value::as_u64))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort_unstable();
-    v
+    member_ids(status, |m| {
+        m.get("voter").and_then(Value::as_bool).unwrap_or(false)
+    })
 }
 
 /// All member ids (voters and learners) in a `GET /admin/cluster` answer.
 pub fn members(status: &Value) -> Vec<u64> {
+    member_ids(status, |_| true)
+}
+
+/// The sorted `nodeId`s of the `members` that `keep` accepts.
+fn member_ids(status: &Value, keep: impl Fn(&Value) -> bool) -> Vec<u64> {
     let mut v: Vec<u64> = status
         .get("members")
         .and_then(Value::as_array)
-        .map(|ms| {
-            ms.iter()
-                .filter_map(|m| m.get("nodeId").and_then(Value::as_u64))
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .flatten()
+        .filter(|m| keep(m))
+        .filter_map(|m| m.get("nodeId").and_then(Value::as_u64))
+        .collect();
     v.sort_unstable();
     v
 }
@@ -59,6 +54,31 @@ pub fn applied_index(status: &Value) -> u64 {
         .get("appliedIndex")
         .and_then(Value::as_u64)
         .unwrap_or(0)
+}
+
+/// The leader every node of `nodes` names in its `GET /admin/cluster`, each answer first
+/// passing `check`; else why not.
+async fn agreed_leader(
+    nodes: &[&Node],
+    check: impl Fn(&Node, &Value) -> Result<(), String>,
+) -> Result<u64, String> {
+    let mut leader = None;
+    for node in nodes {
+        let st = node
+            .cluster_status()
+            .await
+            .map_err(|e| format!("node {}: {e:#}", node.id()))?;
+        check(node, &st)?;
+        let l =
+            leader_of(&st).ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
+        if *leader.get_or_insert(l) != l {
+            return Err(format!(
+                "leaders disagree: {leader:?} vs {l} (node {})",
+                node.id()
+            ));
+        }
+    }
+    leader.ok_or_else(|| "no running node".to_owned())
 }
 
 impl Cluster {
@@ -83,6 +103,13 @@ impl Cluster {
         let all: Vec<u64> = (1..=n).collect();
         cluster.wait_agreement(&all).await?;
         Ok(cluster)
+    }
+
+    /// [`Cluster::add_member`] of `node` (started with `--join`, not one of `nodes`) at
+    /// its Raft address, through node `via`.
+    pub async fn add_node(&self, via: u64, node: &Node) -> Result<Value> {
+        let raft = node.raft_addr().to_string();
+        self.add_member(via, node.id(), &raft).await
     }
 
     /// `POST /admin/cluster/nodes` on node `via`, retried while the cluster answers 5xx
@@ -126,32 +153,17 @@ impl Cluster {
             .filter(|n| n.is_running() && want.contains(&n.id()))
             .collect();
         try_wait_until(CLUSTER_TIMEOUT, || {
-            let (running, want) = (&running, &want);
-            async move {
-                let mut leader = None;
-                for node in running.iter() {
-                    let st = node
-                        .cluster_status()
-                        .await
-                        .map_err(|e| format!("node {}: {e:#}", node.id()))?;
-                    if voters(&st) != *want {
-                        return Err(format!(
-                            "node {} voters {:?} != {want:?}: {st}",
-                            node.id(),
-                            voters(&st)
-                        ));
-                    }
-                    let l = leader_of(&st)
-                        .ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
-                    if *leader.get_or_insert(l) != l {
-                        return Err(format!(
-                            "leaders disagree: {leader:?} vs {l} (node {})",
-                            node.id()
-                        ));
-                    }
+            agreed_leader(&running, |node, st| {
+                if voters(st) == want {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "node {} voters {:?} != {want:?}: {st}",
+                        node.id(),
+                        voters(st)
+                    ))
                 }
-                leader.ok_or_else(|| "no running node".to_owned())
-            }
+            })
         })
         .await
         .map_err(|last| anyhow!("cluster did not agree on voters {want:?} and a leader: {last}"))
@@ -167,19 +179,7 @@ impl Cluster {
             || {
                 let running = &running;
                 async move {
-                    let mut leader = None;
-                    for node in running.iter() {
-                        let st = node
-                            .cluster_status()
-                            .await
-                            .map_err(|e| format!("node {}: {e:#}", node.id()))?;
-                        let l = leader_of(&st)
-                            .ok_or_else(|| format!("node {} knows no leader: {st}", node.id()))?;
-                        if *leader.get_or_insert(l) != l {
-                            return Err(format!("leaders disagree: {leader:?} vs {l}"));
-                        }
-                    }
-                    let l = leader.ok_or_else(|| "no running node".to_owned())?;
+                    let l = agreed_leader(running, |_, _| Ok(())).await?;
                     if !running.iter().any(|n| n.id() == l) {
                         return Err(format!("leader {l} is not a running node"));
                     }

@@ -26,11 +26,8 @@ impl Gs2Error {
         let msg = outer
             .get("message")
             .ok_or_else(|| format!("error body has no \"message\" key: {body}"))?;
-        let text = msg
-            .as_str()
-            .ok_or_else(|| format!("error body \"message\" is not a string: {body}"))?;
-        let list: Value = serde_json::from_str(text)
-            .map_err(|e| format!("error body \"message\" is not JSON ({e}): {text:?}"))?;
+        let list = json_in_string(Some(msg), "error body \"message\"", body)?;
+        let text = msg.as_str().unwrap_or_default();
         let first = list
             .as_array()
             .ok_or_else(|| format!("error body \"message\" is not a JSON list: {text:?}"))?
@@ -43,6 +40,20 @@ impl Gs2Error {
             code: field("code"),
         })
     }
+}
+
+/// The JSON document held as text in the string `field` (named `what` in errors, which
+/// show `context`), as GS2 carries error lists and notification payloads.
+pub fn json_in_string(
+    field: Option<&Value>,
+    what: &str,
+    context: &dyn std::fmt::Display,
+) -> Result<Value, String> {
+    let text = field
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("{what} is not a string: {context}"))?;
+    serde_json::from_str(text)
+        .map_err(|e| format!("{what} is not JSON ({e}): {text:?} in {context}"))
 }
 
 /// Gzip-compresses `data`.

@@ -12,7 +12,7 @@
 //! - [`node`]: one `chat-node` process (spawn, `ports.json`, `/healthz`, signals, restart).
 //! - [`cluster`]: N nodes joined through `POST /admin/cluster/nodes`, leader lookup.
 //! - [`nats`]: `nats-server -js` on ephemeral ports.
-//! - [`client`]: GS2 REST client.
+//! - [`client`]: GS2 REST client; [`resp`]: its answers and the assertions on them.
 //! - [`ws`]: GS2 WebSocket client.
 //! - [`gs2`]: GS2 error bodies and gzip.
 //! - [`proc`]: child processes with a log file, signals through `libc`.
@@ -23,6 +23,7 @@ pub mod gs2;
 pub mod nats;
 pub mod node;
 pub mod proc;
+pub mod resp;
 pub mod ws;
 
 pub use client::{Call, Client, Resp};
@@ -53,6 +54,22 @@ where
             panic!("timed out after {timeout:?} waiting for {what}; last observation: {last}")
         }
     }
+}
+
+/// Waits until `count()` reaches `at_least` (e.g. acknowledged posts of a background
+/// load); the last count is the observation on timeout.
+pub async fn wait_count(timeout: Duration, what: &str, at_least: usize, count: impl Fn() -> usize) {
+    wait_until(timeout, what, || {
+        let n = count();
+        async move {
+            if n >= at_least {
+                Ok(())
+            } else {
+                Err(format!("{n} of {at_least}"))
+            }
+        }
+    })
+    .await
 }
 
 /// Like [`wait_until`] but returns the last reason instead of panicking.

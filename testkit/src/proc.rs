@@ -75,6 +75,49 @@ pub fn spawn_logged(mut cmd: Command, log: &Path, label: &str) -> Result<Child> 
         .with_context(|| format!("spawn {:?}", cmd.get_program()))
 }
 
+/// Prints the last `n` lines of `what`'s log at `log` to stderr (captured by the test
+/// harness, shown on failure).
+pub fn print_log_tail(what: &str, log: &Path, n: usize) {
+    eprintln!(
+        "===== {what} log tail ({}) =====\n{}\n===== end of {what} log =====",
+        log.display(),
+        log_tail(log, n)
+    );
+}
+
+/// The end of a harness process's handle, after the process was killed: when the thread
+/// panics (a failing test) the log tail is printed; the temp dir, if any, goes to
+/// [`keep_or_remove`].
+pub fn dropped(
+    what: &str,
+    log: &Path,
+    tail_lines: usize,
+    dir: Option<tempfile::TempDir>,
+    keep: bool,
+) {
+    if std::thread::panicking() {
+        print_log_tail(what, log, tail_lines);
+    }
+    if let Some(dir) = dir {
+        keep_or_remove(dir, keep, what);
+    }
+}
+
+/// What becomes of a harness process's temp dir when its handle drops: kept (and its
+/// path printed) if `keep` or `CHAT_TESTS_KEEP=1`, else removed, which a failing test is
+/// told about.
+pub fn keep_or_remove(dir: tempfile::TempDir, keep: bool, what: &str) {
+    if keep || std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
+        let kept = dir.keep();
+        eprintln!("kept {what} dir {}", kept.display());
+    } else if std::thread::panicking() {
+        eprintln!(
+            "{what} dir {} is removed; set CHAT_TESTS_KEEP=1 to keep it",
+            dir.path().display()
+        );
+    }
+}
+
 /// SIGKILL (std's `Child::kill`) and reap.
 pub fn kill_and_reap(child: &mut Child) {
     let _ = child.kill();

@@ -23,6 +23,12 @@ pub async fn create_room(c: &Client, ns: &str, room: &str, owner: &str, extra: V
         .item()
 }
 
+/// A namespace `ns` with default settings holding room `room` owned by `owner`.
+pub async fn namespace_with_room(c: &Client, ns: &str, room: &str) {
+    create_namespace(c, ns, json!({})).await;
+    create_room(c, ns, room, "owner", json!({})).await;
+}
+
 /// `POST /chat/{ns}/room/{room}/message/user/{user}` (postByUserId); returns the item.
 pub async fn post_by_user(
     c: &Client,
@@ -49,6 +55,30 @@ pub async fn all_messages(c: &Client, ns: &str, room: &str) -> Vec<Value> {
         .send()
         .await
         .items()
+}
+
+/// Every message of a room as the node `c` talks to holds it locally
+/// (`X-Chat-Read-Consistency: stale`), oldest first, paged by `startAt` = the last
+/// `createdAt` + 1 with `limit=1000`, read as `reader`.
+pub async fn all_messages_stale(c: &Client, ns: &str, room: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut start_at = 0i64;
+    loop {
+        let page = c
+            .get(&format!("/chat/{ns}/room/{room}/message/get"))
+            .stale()
+            .query("userId", "reader")
+            .query("startAt", start_at)
+            .query("limit", 1000)
+            .send()
+            .await
+            .items();
+        let Some(last) = page.last() else {
+            return all;
+        };
+        start_at = last["createdAt"].as_i64().unwrap_or(0) + 1;
+        all.extend(page);
+    }
 }
 
 /// Follows `nextPageToken` until it is absent or null; returns every page.

@@ -3,7 +3,7 @@
 //! firebase tokens, `/metrics` and `/readyz` scraping. Each asserts success (panicking
 //! with the request and response otherwise) unless its name says it returns a result.
 
-use crate::client::Client;
+use crate::client::{Client, Resp};
 use crate::fixtures::{merge, str_of};
 use crate::node::Node;
 use serde_json::{json, Value};
@@ -57,15 +57,11 @@ pub async fn unsubscribe(c: &Client, ns: &str, room: &str, user: &str) -> Value 
 /// describeWebSocketSessionsByUserId: `GET /gateway/{gw}/session/user/{user}`.
 /// `Err` carries the request and response when the status is not 200.
 pub async fn sessions_of(c: &Client, gw: &str, user: &str) -> Result<Vec<Value>, String> {
-    let r = c
-        .get(&format!("/gateway/{gw}/session/user/{user}"))
+    c.get(&format!("/gateway/{gw}/session/user/{user}"))
         .query("limit", 1000)
         .send()
-        .await;
-    if r.status != 200 {
-        return Err(format!("{} -> {} {}", r.desc, r.status, r.text));
-    }
-    Ok(r.items())
+        .await
+        .try_items()
 }
 
 /// The sorted `connectionId`s of `sessions`.
@@ -86,12 +82,7 @@ pub async fn set_firebase_token(c: &Client, gw: &str, user: &str, token: &str, l
 
 /// `GET /metrics` on `node` as text.
 pub async fn metrics_text(node: &Node) -> Result<String, String> {
-    let c = node.client().await.map_err(|e| format!("{e:#}"))?;
-    let r = c
-        .get("/metrics")
-        .try_send()
-        .await
-        .map_err(|e| format!("{e:#}"))?;
+    let r = get_on(node, "/metrics").await?;
     if r.status != 200 {
         return Err(format!("GET /metrics -> {} {}", r.status, r.text));
     }
@@ -129,16 +120,18 @@ pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
 /// The value of the `nats` key anywhere in the `/readyz` JSON body of `node`
 /// (`connected`, `disconnected` or `embedded`), whatever the status code.
 pub async fn readyz_nats(node: &Node) -> Result<String, String> {
-    let c = node.client().await.map_err(|e| format!("{e:#}"))?;
-    let r = c
-        .get("/readyz")
-        .try_send()
-        .await
-        .map_err(|e| format!("{e:#}"))?;
+    let r = get_on(node, "/readyz").await?;
     find_key(&r.body, "nats")
         .and_then(Value::as_str)
         .map(str::to_owned)
         .ok_or_else(|| format!("GET /readyz -> {} {}: no \"nats\" string", r.status, r.text))
+}
+
+/// `GET path` with `node`'s logged-in client, whatever the status; `Err` on a login or
+/// transport failure.
+async fn get_on(node: &Node, path: &str) -> Result<Resp, String> {
+    let c = node.client().await.map_err(|e| format!("{e:#}"))?;
+    c.get(path).try_send().await.map_err(|e| format!("{e:#}"))
 }
 
 fn find_key<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {

@@ -47,7 +47,7 @@ pub mod python;
 mod selftest;
 
 pub use testkit::{client, cluster, gs2, nats, node, ws};
-pub use testkit::{try_wait_until, wait_until, POLL};
+pub use testkit::{try_wait_until, wait_count, wait_until, POLL};
 
 pub use client::{Call, Client, Resp};
 pub use cluster::Cluster;

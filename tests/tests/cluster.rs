@@ -7,9 +7,11 @@
 
 use chat_tests::cluster::{applied_index, members, voters};
 use chat_tests::fixtures::{
-    all_messages, create_namespace, create_room, names, post_by_user, str_of,
+    all_messages, create_namespace, create_room, names, namespace_with_room, post_by_user, str_of,
 };
-use chat_tests::{test_seed, wait_until, Client, Cluster, Node, NodeOpts};
+use chat_tests::{test_seed, wait_count, wait_until, Client, Cluster, Node, NodeOpts};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,36 +20,29 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// `r`, or a panic naming `what` and the node.
+fn on_node<T>(id: u64, what: &str, r: anyhow::Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("{what} on node {id}: {e:#}"))
+}
+
 async fn client(cluster: &Cluster, id: u64) -> Client {
-    cluster
-        .node(id)
-        .client()
-        .await
-        .unwrap_or_else(|e| panic!("login on node {id}: {e:#}"))
+    on_node(id, "login", cluster.node(id).client().await)
 }
 
 async fn status(cluster: &Cluster, id: u64) -> Value {
-    cluster
-        .node(id)
-        .cluster_status()
-        .await
-        .unwrap_or_else(|e| panic!("status of node {id}: {e:#}"))
+    on_node(id, "status", cluster.node(id).cluster_status().await)
 }
 
 /// Every message of the room as seen by node `id` with a stale (local) read.
 async fn local_messages(c: &Client, ns: &str, room: &str) -> Result<Vec<Value>, String> {
-    let r = c
-        .get(&format!("/chat/{ns}/room/{room}/message/get"))
+    c.get(&format!("/chat/{ns}/room/{room}/message/get"))
         .stale()
         .query("userId", "reader")
         .query("startAt", 0)
         .query("limit", 1000)
         .send()
-        .await;
-    if r.status != 200 {
-        return Err(format!("{} -> {} {}", r.desc, r.status, r.text));
-    }
-    Ok(r.items())
+        .await
+        .try_items()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,8 +66,7 @@ async fn follower_writes_are_read_on_every_node() {
     let fc = client(&cluster, follower).await;
 
     // Writes on a follower are visible at once on every node (default consistency).
-    create_namespace(&fc, "ryw", json!({})).await;
-    create_room(&fc, "ryw", "r", "owner", json!({})).await;
+    namespace_with_room(&fc, "ryw", "r").await;
     for (id, c) in &clients {
         let room = c.get("/chat/ryw/room/r").send().await.item();
         assert_eq!(room["name"], "r", "node {id}");
@@ -273,25 +267,17 @@ fn check_stream(node: u64, msgs: &[Value], acked: &[(usize, String)]) {
     }
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_killed_during_post_stream_loses_nothing_and_restarted_node_catches_up() {
     let seed = test_seed();
-    let kill_after = 8 + (splitmix(seed) % 13) as usize;
+    let kill_after = StdRng::seed_from_u64(seed).gen_range(8..=20);
     eprintln!("killing the leader after {kill_after} acknowledged posts");
     let mut cluster = Cluster::start_with(3, |id| NodeOpts::id(id).snapshot_threshold(Some(20)))
         .await
         .expect("start 3-node cluster with --snapshot-threshold 20");
     let leader = cluster.wait_leader().await;
     let lc = client(&cluster, leader).await;
-    create_namespace(&lc, STREAM_NS, json!({})).await;
-    create_room(&lc, STREAM_NS, "r", "owner", json!({})).await;
+    namespace_with_room(&lc, STREAM_NS, "r").await;
 
     let mut clients = Vec::new();
     for n in &cluster.nodes {
@@ -311,29 +297,21 @@ async fn leader_killed_during_post_stream_loses_nothing_and_restarted_node_catch
     let stop = Arc::new(AtomicBool::new(false));
     let poster = tokio::spawn(post_stream(clients, start, log.clone(), stop.clone(), seed));
 
-    wait_until(WAIT, "posts acknowledged before the kill", || async {
-        let n = acked_len(&log);
-        if n >= kill_after {
-            Ok(())
-        } else {
-            Err(format!("{n} acknowledged"))
-        }
-    })
+    wait_count(
+        WAIT,
+        "posts acknowledged before the kill",
+        kill_after,
+        || acked_len(&log),
+    )
     .await;
     cluster.node_mut(leader).kill();
     let at_kill = acked_len(&log);
     eprintln!("SIGKILLed leader node {leader} with {at_kill} posts acknowledged");
-    wait_until(
+    wait_count(
         Duration::from_secs(120),
-        "15 more acknowledged posts after the kill",
-        || async {
-            let n = acked_len(&log);
-            if n >= at_kill + 15 {
-                Ok(())
-            } else {
-                Err(format!("{n} acknowledged (at kill: {at_kill})"))
-            }
-        },
+        &format!("15 more acknowledged posts after the kill (at kill: {at_kill})"),
+        at_kill + 15,
+        || acked_len(&log),
     )
     .await;
     stop.store(true, Ordering::SeqCst);
@@ -410,23 +388,14 @@ async fn leader_killed_during_post_stream_loses_nothing_and_restarted_node_catch
     }
     let current = cluster.wait_leader().await;
     let target = applied_index(&status(&cluster, current).await);
-    wait_until(
-        WAIT,
-        "restarted node to reach the leader's applied index",
-        || async {
-            let st = cluster
-                .node(leader)
-                .cluster_status()
-                .await
-                .map_err(|e| format!("{e:#}"))?;
-            if applied_index(&st) >= target {
-                Ok(())
-            } else {
-                Err(format!("applied {} < {target}: {st}", applied_index(&st)))
-            }
-        },
-    )
-    .await;
+    cluster
+        .node(leader)
+        .wait_applied(
+            target,
+            WAIT,
+            "restarted node to reach the leader's applied index",
+        )
+        .await;
     let leader_msgs = all_messages(&client(&cluster, current).await, STREAM_NS, "r").await;
     check_stream(current, &leader_msgs, &acked);
     let later = leader_msgs
@@ -470,8 +439,7 @@ async fn duplication_avoider_retry_across_failover_yields_one_message() {
     let gc = client(&cluster, g)
         .await
         .with_timeout(Duration::from_secs(5));
-    create_namespace(&fc, "dup", json!({})).await;
-    create_room(&fc, "dup", "r", "owner", json!({})).await;
+    namespace_with_room(&fc, "dup", "r").await;
     fn post(c: &Client) -> chat_tests::Call<'_> {
         c.post("/chat/dup/room/r/message/user/u")
             .dup("across-failover")
@@ -612,8 +580,7 @@ async fn a_killed_leader_is_replaced_by_the_survivor_the_watchdog_picks() {
     let mut cluster = Cluster::start(3).await.expect("start 3-node cluster");
     let leader = cluster.wait_leader().await;
     let lc = client(&cluster, leader).await;
-    create_namespace(&lc, "watchdog", json!({})).await;
-    create_room(&lc, "watchdog", "r", "owner", json!({})).await;
+    namespace_with_room(&lc, "watchdog", "r").await;
     let before = post_by_user(&lc, "watchdog", "r", "u", 0, "before the kill").await;
 
     // A healthy cluster: no survivor ran the watchdog's election.
@@ -665,8 +632,7 @@ async fn a_killed_single_node_rebuilds_every_acknowledged_write_from_its_log() {
         .await
         .expect("start chat-node with --snapshot-threshold 30");
     let c = node.client().await.expect("project login");
-    create_namespace(&c, "crash", json!({})).await;
-    create_room(&c, "crash", "r", "owner", json!({})).await;
+    namespace_with_room(&c, "crash", "r").await;
     let mut posted = Vec::new();
     for i in 0..150 {
         let m = post_by_user(&c, "crash", "r", "u", 0, &format!("before-{i}")).await;
@@ -681,19 +647,8 @@ async fn a_killed_single_node_rebuilds_every_acknowledged_write_from_its_log() {
 
     node.restart().await.expect("restart after SIGKILL");
     let c = node.client().await.expect("project login after restart");
-    wait_until(
-        WAIT,
-        "the restarted node to apply its log again",
-        || async {
-            let st = node.cluster_status().await.map_err(|e| format!("{e:#}"))?;
-            if applied_index(&st) >= before {
-                Ok(())
-            } else {
-                Err(format!("applied {} < {before}", applied_index(&st)))
-            }
-        },
-    )
-    .await;
+    node.wait_applied(before, WAIT, "the restarted node to apply its log again")
+        .await;
     let after = names(&all_messages(&c, "crash", "r").await);
     assert_eq!(
         after, posted,

@@ -3,7 +3,7 @@
 //! acknowledged before. The storage failure is injected with the test-only environment
 //! variable `CHAT_FAULT_APPLY_FAIL_AFTER` (apply fails once N entries have been applied).
 
-use chat_tests::fixtures::{all_messages, create_namespace, create_room, names, str_of};
+use chat_tests::fixtures::{all_messages, names, namespace_with_room, str_of};
 use chat_tests::{wait_until, Node, NodeOpts};
 use serde_json::json;
 use std::time::Duration;
@@ -17,8 +17,7 @@ async fn a_storage_failure_in_apply_stops_the_node_and_a_restart_recovers_every_
         .await
         .expect("start chat-node with an apply fault after 40 entries");
     let c = node.client().await.expect("project login");
-    create_namespace(&c, "fatal", json!({})).await;
-    create_room(&c, "fatal", "r", "owner", json!({})).await;
+    namespace_with_room(&c, "fatal", "r").await;
 
     let mut acknowledged = Vec::new();
     let mut refused = 0;

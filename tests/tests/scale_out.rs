@@ -3,9 +3,9 @@
 //! and the new nodes hold every acknowledged message. Also: leadership transfer and the
 //! graceful SIGTERM handoff keep writes working.
 
-use chat_tests::cluster::{applied_index, voters};
-use chat_tests::fixtures::{create_namespace, create_room, names};
-use chat_tests::{wait_until, Cluster, Node, NodeOpts};
+use chat_tests::cluster::applied_index;
+use chat_tests::fixtures::{all_messages_stale, create_namespace, names, namespace_with_room};
+use chat_tests::{wait_count, wait_until, Client, Cluster, Node, NodeOpts};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -49,93 +49,117 @@ async fn poster(
     }
 }
 
+/// A node started with `--join` (to be added with [`Cluster::add_node`]).
+async fn start_joining(opts: NodeOpts) -> Node {
+    let id = opts.node_id;
+    Node::start(opts.join())
+        .await
+        .unwrap_or_else(|e| panic!("start node {id}: {e:#}"))
+}
+
 async fn status_of(node: &Node) -> Value {
     node.cluster_status().await.expect("status")
+}
+
+/// One [`poster`] per client into room `r` of `ns`, until [`Load::stop`].
+struct Load {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<Vec<String>>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(ns: &'static str, clients: Vec<Client>) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let failures = Arc::new(Mutex::new(Vec::new()));
+        let workers = clients
+            .into_iter()
+            .enumerate()
+            .map(|(w, c)| {
+                tokio::spawn(poster(
+                    c,
+                    ns,
+                    w,
+                    stop.clone(),
+                    acked.clone(),
+                    failures.clone(),
+                ))
+            })
+            .collect();
+        Load {
+            stop,
+            acked,
+            failures,
+            workers,
+        }
+    }
+
+    fn acked(&self) -> usize {
+        self.acked.lock().unwrap().len()
+    }
+
+    /// Waits until `at_least` posts were acknowledged.
+    async fn wait_acked(&self, at_least: usize, what: &str) {
+        wait_count(WAIT, what, at_least, || self.acked()).await;
+    }
+
+    /// Stops the posters; returns the acknowledged message names and the failures.
+    async fn stop(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::SeqCst);
+        for w in self.workers {
+            w.await.expect("poster");
+        }
+        let acked = self.acked.lock().unwrap().clone();
+        let failures = self.failures.lock().unwrap().clone();
+        (acked, failures)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adding_two_nodes_and_removing_one_under_load_fails_no_request() {
     let cluster = Cluster::start(3).await.expect("start 3-node cluster");
     let c1 = cluster.node(1).client().await.expect("login");
-    create_namespace(&c1, "scale", json!({})).await;
-    create_room(&c1, "scale", "r", "owner", json!({})).await;
+    namespace_with_room(&c1, "scale", "r").await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(Mutex::new(Vec::new()));
-    let mut workers = Vec::new();
+    let mut clients = Vec::new();
     for w in 0..4 {
-        let c = cluster
-            .node(1 + (w as u64 % 3))
-            .client()
-            .await
-            .expect("login");
-        workers.push(tokio::spawn(poster(
-            c,
-            "scale",
-            w,
-            stop.clone(),
-            acked.clone(),
-            failures.clone(),
-        )));
+        clients.push(cluster.node(1 + (w % 3)).client().await.expect("login"));
     }
+    let load = Load::start("scale", clients);
 
-    let n4 = Node::start(NodeOpts::id(4).join())
-        .await
-        .expect("start node 4");
-    let n5 = Node::start(NodeOpts::id(5).join())
-        .await
-        .expect("start node 5");
+    let n4 = start_joining(NodeOpts::id(4)).await;
+    let n5 = start_joining(NodeOpts::id(5)).await;
     cluster
-        .add_member(2, 4, &n4.raft_addr().to_string())
+        .add_node(2, &n4)
         .await
         .expect("add node 4 under load");
     cluster
-        .add_member(3, 5, &n5.raft_addr().to_string())
+        .add_node(3, &n5)
         .await
         .expect("add node 5 under load");
-    wait_until(WAIT, "five voters", || async {
-        let st = status_of(cluster.node(1)).await;
-        if voters(&st) == vec![1, 2, 3, 4, 5] {
-            Ok(())
-        } else {
-            Err(st.to_string())
-        }
-    })
-    .await;
+    cluster
+        .node(1)
+        .wait_voters(&[1, 2, 3, 4, 5], WAIT, "five voters")
+        .await;
     let r = c1
         .delete("/admin/cluster/nodes/5")
         .timeout(Duration::from_secs(30))
         .send()
         .await;
     assert_eq!(r.status, 200, "remove node 5: {}", r.text);
-    wait_until(WAIT, "four voters", || async {
-        let st = status_of(cluster.node(1)).await;
-        if voters(&st) == vec![1, 2, 3, 4] {
-            Ok(())
-        } else {
-            Err(st.to_string())
-        }
-    })
-    .await;
+    cluster
+        .node(1)
+        .wait_voters(&[1, 2, 3, 4], WAIT, "four voters")
+        .await;
 
     // Keep the load a little longer on the new shape, then stop it.
-    let before = acked.lock().unwrap().len();
-    wait_until(WAIT, "more posts after the membership changes", || async {
-        let n = acked.lock().unwrap().len();
-        if n >= before + 20 {
-            Ok(())
-        } else {
-            Err(format!("{n} acked"))
-        }
-    })
-    .await;
-    stop.store(true, Ordering::SeqCst);
-    for w in workers {
-        w.await.expect("poster");
-    }
-    let failures = failures.lock().unwrap().clone();
-    let acked: BTreeSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    let before = load.acked();
+    load.wait_acked(before + 20, "more posts after the membership changes")
+        .await;
+    let (acked, failures) = load.stop().await;
+    let acked: BTreeSet<String> = acked.into_iter().collect();
     eprintln!(
         "acked posts: {}, failed requests: {}",
         acked.len(),
@@ -146,32 +170,10 @@ async fn adding_two_nodes_and_removing_one_under_load_fails_no_request() {
 
     // Node 4 caught up and holds every acknowledged message, exactly once.
     let leader_applied = applied_index(&status_of(cluster.node(1)).await);
-    wait_until(WAIT, "node 4 to catch up", || async {
-        let st = status_of(&n4).await;
-        if applied_index(&st) >= leader_applied {
-            Ok(())
-        } else {
-            Err(st.to_string())
-        }
-    })
-    .await;
+    n4.wait_applied(leader_applied, WAIT, "node 4 to catch up")
+        .await;
     let c4 = n4.client().await.expect("login on node 4");
-    let mut seen = Vec::new();
-    let mut start_at = 0i64;
-    loop {
-        let page = c4
-            .get("/chat/scale/room/r/message/get")
-            .stale()
-            .query("userId", "reader")
-            .query("startAt", start_at)
-            .query("limit", 1000)
-            .send()
-            .await
-            .items();
-        let Some(last) = page.last() else { break };
-        start_at = last["createdAt"].as_i64().unwrap_or(0) + 1;
-        seen.extend(names(&page));
-    }
+    let seen = names(&all_messages_stale(&c4, "scale", "r").await);
     let unique: BTreeSet<String> = seen.iter().cloned().collect();
     assert_eq!(unique.len(), seen.len(), "no message twice on node 4");
     let missing: Vec<_> = acked.difference(&unique).collect();
@@ -206,33 +208,15 @@ async fn leadership_transfer_and_sigterm_handoff_keep_writes_working() {
     // whole log, so the target wins the first election (regression: a lagging target used to
     // lose repeated elections, pushing the term up by a dozen and stalling writes for seconds).
     let c2 = cluster.node(new_leader).client().await.expect("login");
-    create_namespace(&c2, "handoff", json!({})).await;
-    create_room(&c2, "handoff", "r", "owner", json!({})).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(Vec::new()));
-    let failures = Arc::new(Mutex::new(Vec::new()));
-    let mut workers = Vec::new();
+    namespace_with_room(&c2, "handoff", "r").await;
+    let mut clients = Vec::new();
     for w in 0..3 {
         let id = cluster.others(new_leader)[w % 2];
-        let c = cluster.node(id).client().await.expect("login");
-        workers.push(tokio::spawn(poster(
-            c,
-            "handoff",
-            w,
-            stop.clone(),
-            acked.clone(),
-            failures.clone(),
-        )));
+        clients.push(cluster.node(id).client().await.expect("login"));
     }
-    wait_until(WAIT, "posts flowing before the SIGTERM", || async {
-        let n = acked.lock().unwrap().len();
-        if n >= 20 {
-            Ok(())
-        } else {
-            Err(format!("{n} acked"))
-        }
-    })
-    .await;
+    let load = Load::start("handoff", clients);
+    load.wait_acked(20, "posts flowing before the SIGTERM")
+        .await;
     let before = status_of(cluster.node(new_leader)).await["term"]
         .as_u64()
         .unwrap_or(0);
@@ -247,21 +231,10 @@ async fn leadership_transfer_and_sigterm_handoff_keep_writes_working() {
         }
     })
     .await;
-    let after_acked = acked.lock().unwrap().len();
-    wait_until(WAIT, "posts flowing after the SIGTERM", || async {
-        let n = acked.lock().unwrap().len();
-        if n >= after_acked + 20 {
-            Ok(())
-        } else {
-            Err(format!("{n} acked"))
-        }
-    })
-    .await;
-    stop.store(true, Ordering::SeqCst);
-    for w in workers {
-        w.await.expect("poster");
-    }
-    let failures = failures.lock().unwrap().clone();
+    let after_acked = load.acked();
+    load.wait_acked(after_acked + 20, "posts flowing after the SIGTERM")
+        .await;
+    let (_, failures) = load.stop().await;
     assert!(
         failures.is_empty(),
         "posts failed across the handoff: {failures:#?}"
@@ -290,8 +263,7 @@ async fn a_node_joining_a_cluster_holding_megabytes_installs_the_snapshot() {
         .await
         .expect("start one node");
     let c = cluster.node(1).client().await.expect("login");
-    create_namespace(&c, "big", json!({})).await;
-    create_room(&c, "big", "r", "owner", json!({})).await;
+    namespace_with_room(&c, "big", "r").await;
     let metadata = "m".repeat(1000);
     let mut tasks = Vec::new();
     for w in 0..8 {
@@ -312,44 +284,20 @@ async fn a_node_joining_a_cluster_holding_megabytes_installs_the_snapshot() {
         t.await.expect("filler");
     }
     cluster.trigger_snapshot(1).await.expect("snapshot");
-    let n2 = Node::start(NodeOpts::id(2).join().snapshot_threshold(Some(200)))
-        .await
-        .expect("start node 2");
+    let n2 = start_joining(NodeOpts::id(2).snapshot_threshold(Some(200))).await;
     cluster
-        .add_member(1, 2, &n2.raft_addr().to_string())
+        .add_node(1, &n2)
         .await
         .expect("node 2 catches up from a ~4 MB snapshot and is promoted");
     let leader_applied = applied_index(&status_of(cluster.node(1)).await);
-    wait_until(WAIT, "node 2 to catch up", || async {
-        let st = status_of(&n2).await;
-        if applied_index(&st) >= leader_applied {
-            Ok(())
-        } else {
-            Err(st.to_string())
-        }
-    })
-    .await;
+    n2.wait_applied(leader_applied, WAIT, "node 2 to catch up")
+        .await;
     let log = std::fs::read_to_string(n2.log_path()).unwrap_or_default();
     assert!(
         log.contains("installed snapshot"),
         "node 2 installed a snapshot"
     );
     let c2 = n2.client().await.expect("login on node 2");
-    let mut count = 0;
-    let mut start_at = 0i64;
-    loop {
-        let page = c2
-            .get("/chat/big/room/r/message/get")
-            .stale()
-            .query("userId", "reader")
-            .query("startAt", start_at)
-            .query("limit", 1000)
-            .send()
-            .await
-            .items();
-        let Some(last) = page.last() else { break };
-        start_at = last["createdAt"].as_i64().unwrap_or(0) + 1;
-        count += page.len();
-    }
+    let count = all_messages_stale(&c2, "big", "r").await.len();
     assert_eq!(count, 4000, "node 2 holds every message");
 }

@@ -122,18 +122,61 @@ impl Observed {
     }
 
     /// Subscription operations per (user, room), in the order they were sent.
-    pub fn sub_timelines(&self) -> HashMap<(&str, &str), Vec<&SubRecord>> {
-        let mut m: HashMap<(&str, &str), Vec<&SubRecord>> = HashMap::new();
+    pub fn sub_timelines(&self) -> Timelines<'_> {
+        let mut m: Timelines = Timelines(HashMap::new());
         for s in &self.subs {
-            m.entry((s.user.as_str(), s.room.as_str()))
+            m.0.entry(s.user.as_str())
+                .or_default()
+                .entry(s.room.as_str())
                 .or_default()
                 .push(s);
         }
-        for v in m.values_mut() {
+        for v in m.0.values_mut().flat_map(HashMap::values_mut) {
             v.sort_by_key(|s| s.sent);
         }
         m
     }
+
+    /// The acknowledged posts with their due time ([`Observed::due`]), oldest sent first.
+    pub fn acked_by_sent(&self) -> Vec<(&PostRecord, Instant)> {
+        let mut acked: Vec<_> = self
+            .posts
+            .iter()
+            .filter_map(|p| self.due(p).map(|d| (p, d)))
+            .collect();
+        acked.sort_by_key(|(p, _)| p.first_sent);
+        acked
+    }
+}
+
+/// Subscription operations per (user, room), in the order they were sent.
+pub struct Timelines<'a>(HashMap<&'a str, HashMap<&'a str, Vec<&'a SubRecord>>>);
+
+impl<'a> Timelines<'a> {
+    /// The operations of `user` on `room` (empty if none).
+    pub fn of(&self, user: &str, room: &str) -> &[&'a SubRecord] {
+        self.0
+            .get(user)
+            .and_then(|rooms| rooms.get(room))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+}
+
+/// The entries of `acked` ([`Observed::acked_by_sent`]) whose notification session `s`
+/// was online for: sent after it was bound, due before it closed (none if never bound).
+pub fn due_in_session<'p, 'a>(
+    s: &SessionRecord,
+    acked: &'p [(&'a PostRecord, Instant)],
+) -> impl Iterator<Item = &'p (&'a PostRecord, Instant)> {
+    let closed = s.closed;
+    let start = match s.bound {
+        Some(bound) => acked.partition_point(|(p, _)| p.first_sent < bound),
+        None => acked.len(),
+    };
+    acked[start..]
+        .iter()
+        .filter(move |(_, due)| closed.is_none_or(|c| c >= *due))
 }
 
 /// The operation in force at `at` (the last one resolved by then) and the one after it.

@@ -3,7 +3,7 @@
 //! new subscribe before the notification arrived) never receives that post's
 //! notification. Users that never subscribed to the room are held to the same rule.
 
-use super::{unsubscribed_throughout, Collector, Observed};
+use super::{due_in_session, unsubscribed_throughout, Collector, Observed};
 
 pub const NAME: &str = "no-notification-after-unsubscribe";
 
@@ -12,23 +12,10 @@ pub fn check(obs: &Observed, out: &mut Collector) {
     let timelines = obs.sub_timelines();
     // How much the check could catch: (socket, post) pairs where the socket was online
     // from the post until its notification was due and the user certainly unsubscribed.
-    let mut acked: Vec<_> = obs
-        .posts
-        .iter()
-        .filter_map(|p| obs.due(p).map(|d| (p, d)))
-        .collect();
-    acked.sort_by_key(|(p, _)| p.first_sent);
+    let acked = obs.acked_by_sent();
     for s in &obs.sessions {
-        let Some(bound) = s.bound else { continue };
-        let start = acked.partition_point(|(p, _)| p.first_sent < bound);
-        for (p, due) in &acked[start..] {
-            if s.closed.is_some_and(|c| c < *due) {
-                continue;
-            }
-            let ops = timelines
-                .get(&(s.user.as_str(), p.room.as_str()))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+        for (p, due) in due_in_session(s, &acked) {
+            let ops = timelines.of(&s.user, &p.room);
             if unsubscribed_throughout(ops, p.first_sent, *due).is_some() {
                 out.stat("notifications forbidden", 1);
             }
@@ -39,10 +26,7 @@ pub fn check(obs: &Observed, out: &mut Collector) {
             let Some(p) = by_user.get(r.poster.as_str()) else {
                 continue;
             };
-            let ops = timelines
-                .get(&(s.user.as_str(), p.room.as_str()))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+            let ops = timelines.of(&s.user, &p.room);
             if let Some(why) = unsubscribed_throughout(ops, p.first_sent, r.at) {
                 let last = ops
                     .iter()

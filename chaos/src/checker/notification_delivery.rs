@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use super::{subscribed_throughout, Collector, Observed};
+use super::{due_in_session, subscribed_throughout, Collector, Observed};
 use crate::history::PostOutcome;
 
 pub const NAME: &str = "notification-exactly-once-in-order";
@@ -31,12 +31,7 @@ pub fn check(obs: &Observed, out: &mut Collector) {
             }
         }
     }
-    let mut acked: Vec<_> = obs
-        .posts
-        .iter()
-        .filter_map(|p| obs.due(p).map(|d| (p, d)))
-        .collect();
-    acked.sort_by_key(|(p, _)| p.first_sent);
+    let acked = obs.acked_by_sent();
 
     for s in &obs.sessions {
         let who = format!(
@@ -121,17 +116,8 @@ pub fn check(obs: &Observed, out: &mut Collector) {
                 last_in_room.insert(p.room.as_str(), (idx, created_at, p.user.as_str()));
             }
         }
-        let Some(bound) = s.bound else { continue };
-        let start = acked.partition_point(|(p, _)| p.first_sent < bound);
-        for (p, due) in &acked[start..] {
-            if s.closed.is_some_and(|c| c < *due) {
-                continue;
-            }
-            let ops = timelines
-                .get(&(s.user.as_str(), p.room.as_str()))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            if !subscribed_throughout(ops, p.first_sent, *due) {
+        for (p, due) in due_in_session(s, &acked) {
+            if !subscribed_throughout(timelines.of(&s.user, &p.room), p.first_sent, *due) {
                 continue;
             }
             out.stat("notifications required", 1);

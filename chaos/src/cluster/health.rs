@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
 use super::{Cluster, STATUS_TIMEOUT};
-use crate::client::Opts;
+use crate::api::Opts;
 
 /// One node's answer to `GET /admin/cluster`.
 #[derive(Debug, Clone)]

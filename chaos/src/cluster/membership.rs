@@ -5,11 +5,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{json, Value};
 
+use super::Life;
 use super::{Cluster, ADMIN_TIMEOUT};
-use crate::client::Opts;
-use crate::process::Life;
+use crate::api::{Opts, Resp, Retriable};
 
 /// Retrying a membership call stops after this long.
 const ADMIN_DEADLINE: Duration = Duration::from_secs(100);
@@ -27,36 +28,13 @@ impl Cluster {
     pub async fn add_member(&mut self, id: u64) -> Result<()> {
         let raft = self.slots[&id].raft.to_string();
         let body = json!({"nodeId": id, "raftAddr": raft});
-        let deadline = Instant::now() + ADMIN_DEADLINE;
-        let mut attempt = 0usize;
-        loop {
-            let via = self.admin_via(id);
-            let Some(&v) = via.get(attempt % via.len().max(1)) else {
-                bail!("no running member to add node {id} through");
-            };
-            attempt += 1;
-            let r = self
-                .api
-                .post(
-                    &self.slots[&v].base(),
-                    "/admin/cluster/nodes",
-                    body.clone(),
-                    &Opts::timeout(ADMIN_TIMEOUT),
-                )
-                .await;
-            let err = match r {
-                Ok(r) if r.status == 200 => break,
-                Ok(r) if !r.retriable() => {
-                    bail!("adding node {id} via node {v} -> {}", r.brief())
-                }
-                Ok(r) => r.brief(),
-                Err(e) => format!("{e:#}"),
-            };
-            if Instant::now() >= deadline {
-                bail!("adding node {id} failed: {err}");
-            }
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
+        self.admin_call(
+            id,
+            &format!("adding node {id}"),
+            (Method::POST, "/admin/cluster/nodes", Some(body)),
+            |r| r.status == 200,
+        )
+        .await?;
         self.members.insert(id);
         self.publish_endpoints();
         Ok(())
@@ -84,37 +62,50 @@ impl Cluster {
     /// `DELETE /admin/cluster/nodes/{id}` through another member, retried on 5xx and
     /// transport errors; "not a member" counts as done.
     pub async fn remove_from_membership(&self, id: u64) -> Result<()> {
+        let path = format!("/admin/cluster/nodes/{id}");
+        self.admin_call(
+            id,
+            &format!("removing node {id}"),
+            (Method::DELETE, &path, None),
+            // A retry after a lost answer: already removed.
+            |r| r.status == 200 || (r.status == 400 && r.text.contains("not a member")),
+        )
+        .await
+    }
+
+    /// One admin request about node `id` through the other running members in turn,
+    /// retried on 5xx and transport errors until `done` accepts the answer, a 4xx refuses
+    /// it, or [`ADMIN_DEADLINE`].
+    async fn admin_call(
+        &self,
+        id: u64,
+        what: &str,
+        (method, path, body): (Method, &str, Option<Value>),
+        done: impl Fn(&Resp) -> bool,
+    ) -> Result<()> {
         let deadline = Instant::now() + ADMIN_DEADLINE;
         let mut attempt = 0usize;
         loop {
             let via = self.admin_via(id);
             let Some(&v) = via.get(attempt % via.len().max(1)) else {
-                bail!("no running member to remove node {id} through");
+                bail!("no running member for {what}");
             };
             attempt += 1;
-            let r = self
-                .api
-                .delete(
-                    &self.slots[&v].base(),
-                    &format!("/admin/cluster/nodes/{id}"),
-                    &Opts::timeout(ADMIN_TIMEOUT),
-                )
+            let base = self.slots[&v].base();
+            let opts = Opts::timeout(ADMIN_TIMEOUT);
+            let r = (self.api)
+                .call(&base, method.clone(), path, &[], body.clone(), &opts)
                 .await;
             let err = match r {
-                Ok(r) if r.status == 200 => break,
-                // A retry after a lost answer: already removed.
-                Ok(r) if r.status == 400 && r.text.contains("not a member") => break,
-                Ok(r) if !r.retriable() => {
-                    bail!("removing node {id} via node {v} -> {}", r.brief())
-                }
+                Ok(r) if done(&r) => return Ok(()),
+                Ok(r) if !r.retriable() => bail!("{what} via node {v} -> {}", r.brief()),
                 Ok(r) => r.brief(),
                 Err(e) => format!("{e:#}"),
             };
             if Instant::now() >= deadline {
-                bail!("removing node {id} failed: {err}");
+                bail!("{what} failed: {err}");
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        Ok(())
     }
 }

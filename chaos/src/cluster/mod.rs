@@ -11,8 +11,9 @@
 //! every replica for the checkers.
 //! Does not own: deciding which fault to inject (see [`crate::nemesis`]).
 //!
-//! Layout: this file (addresses, proxies, processes, links, healing), [`health`]
-//! (status, leader, health, convergence, replica reads), [`membership`] (add / remove).
+//! Layout: this file (addresses, proxies, processes, links, healing), [`slot`] (one
+//! node id: addresses, start arguments, life), [`health`] (status, leader, health,
+//! convergence, replica reads), [`membership`] (add / remove).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpListener};
@@ -21,15 +22,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use testkit::NatsServer;
 
-use crate::client::Api;
-use crate::process::{Life, NatsProc, NodeProc, NodeSettings};
+use crate::api::Api;
 use crate::proxy::{Link, Mode};
 
 mod health;
 mod membership;
+pub mod slot;
 
 pub use health::Status;
+pub use slot::{Life, NodeSettings, NodeSlot};
 
 /// Status calls made while looking for a leader.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
@@ -61,8 +64,8 @@ pub struct ClusterConfig {
 pub struct Cluster {
     pub cfg: ClusterConfig,
     pub api: Api,
-    slots: BTreeMap<u64, NodeProc>,
-    pub nats: NatsProc,
+    slots: BTreeMap<u64, NodeSlot>,
+    pub nats: NatsServer,
     raft_links: BTreeMap<(u64, u64), Link>,
     nats_links: BTreeMap<u64, Link>,
     members: BTreeSet<u64>,
@@ -100,7 +103,9 @@ impl Cluster {
                 }
             }
         }
-        let nats = NatsProc::new(cfg.nats_bin.clone(), nats_port, &cfg.root);
+        let mut nats =
+            NatsServer::at(nats_port, &cfg.root.join("nats"))?.with_bin(cfg.nats_bin.clone());
+        nats.set_note_label(slot::NOTE_LABEL);
         let mut nats_links = BTreeMap::new();
         for &a in &ids {
             nats_links.insert(a, Link::bind(format!("nats {a}"), nats.addr()).await?);
@@ -114,7 +119,7 @@ impl Cluster {
                 .filter(|&&b| b != a)
                 .map(|&b| format!("{}={}", raft_addr(b), raft_links[&(a, b)].addr()))
                 .collect();
-            let node = NodeProc::new(
+            let node = NodeSlot::new(
                 a,
                 api_addr(a),
                 raft_addr(a),
@@ -134,7 +139,7 @@ impl Cluster {
             members: BTreeSet::new(),
             endpoints: Arc::default(),
         };
-        cluster.nats.start().await?;
+        cluster.nats.restart().await?;
         cluster.start_node(1).await?;
         cluster.members.insert(1);
         cluster.publish_endpoints();
@@ -153,14 +158,18 @@ impl Cluster {
     pub fn root(&self) -> &Path {
         &self.cfg.root
     }
-    pub fn node(&self, id: u64) -> &NodeProc {
+    pub fn node(&self, id: u64) -> &NodeSlot {
         &self.slots[&id]
     }
-    pub fn node_mut(&mut self, id: u64) -> &mut NodeProc {
+    pub fn node_mut(&mut self, id: u64) -> &mut NodeSlot {
         self.slots.get_mut(&id).expect("known slot")
     }
     pub fn members(&self) -> Vec<u64> {
         self.members.iter().copied().collect()
+    }
+    /// The members other than `id`.
+    pub fn members_except(&self, id: u64) -> Vec<u64> {
+        self.members.iter().copied().filter(|&m| m != id).collect()
     }
     /// Members whose process runs and is not paused.
     pub fn running_members(&self) -> Vec<u64> {
@@ -196,8 +205,7 @@ impl Cluster {
 
     pub async fn start_node(&mut self, id: u64) -> Result<()> {
         let settings = self.cfg.node.clone();
-        let api = self.api.clone();
-        self.node_mut(id).start(&settings, &api).await
+        self.node_mut(id).start(&settings).await
     }
 
     // ----- links -------------------------------------------------------------------
@@ -252,7 +260,7 @@ impl Cluster {
             }
         }
         if !self.nats.is_running() {
-            self.nats.start().await?;
+            self.nats.restart().await?;
         }
         Ok(())
     }

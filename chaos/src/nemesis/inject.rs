@@ -18,6 +18,29 @@ fn mode_name(m: Mode) -> &'static str {
 }
 
 impl Nemesis {
+    /// The members in a seeded random order.
+    fn shuffled_members(&mut self) -> Vec<u64> {
+        let mut m = self.cluster.members();
+        m.shuffle(&mut self.rng);
+        m
+    }
+
+    /// Keeps the link fault for `hold`, then puts every link back to pass.
+    async fn hold_links(&self, hold: Duration) {
+        tokio::time::sleep(hold).await;
+        self.cluster.heal_links();
+    }
+
+    /// Cuts each of `groups` off from the others (both ways, a seeded mode) for `hold`,
+    /// then heals. Returns the mode and when the cut was made.
+    async fn partition_for(&mut self, groups: &[Vec<u64>], hold: Duration) -> (Mode, Instant) {
+        let mode = self.mode();
+        self.cluster.partition(groups, mode);
+        let at = Instant::now();
+        self.hold_links(hold).await;
+        (mode, at)
+    }
+
     pub(super) async fn inject(&mut self, kind: FaultKind, hold: Duration) -> Result<Injected> {
         let mut loss = None;
         let detail = match kind {
@@ -47,17 +70,9 @@ impl Nemesis {
                     .leader()
                     .await
                     .context("no leader to isolate")?;
-                let others: Vec<u64> = self
-                    .cluster
-                    .members()
-                    .into_iter()
-                    .filter(|&id| id != leader)
-                    .collect();
-                let mode = self.mode();
-                self.cluster.partition(&[vec![leader], others], mode);
-                loss = Some(Instant::now());
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                let others = self.cluster.members_except(leader);
+                let (mode, at) = self.partition_for(&[vec![leader], others], hold).await;
+                loss = Some(at);
                 format!(
                     "leader {leader} cut off ({}) for {hold:.1?}",
                     mode_name(mode)
@@ -65,19 +80,15 @@ impl Nemesis {
             }
             FaultKind::PartitionMinority => {
                 let leader = self.cluster.leader().await;
-                let mut members = self.cluster.members();
-                members.shuffle(&mut self.rng);
+                let members = self.shuffled_members();
                 let k = ((members.len() - 1) / 2).max(1);
                 let minority = members[..k].to_vec();
                 let majority = members[k..].to_vec();
-                let mode = self.mode();
-                self.cluster
-                    .partition(&[minority.clone(), majority.clone()], mode);
+                let groups = [minority.clone(), majority.clone()];
+                let (mode, at) = self.partition_for(&groups, hold).await;
                 if leader.is_some_and(|l| minority.contains(&l)) {
-                    loss = Some(Instant::now());
+                    loss = Some(at);
                 }
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
                 format!(
                     "{minority:?} | {majority:?} ({}, leader was {leader:?}) for {hold:.1?}",
                     mode_name(mode)
@@ -85,8 +96,7 @@ impl Nemesis {
             }
             FaultKind::PartitionMajority => {
                 let leader = self.cluster.leader().await;
-                let mut ring = self.cluster.members();
-                ring.shuffle(&mut self.rng);
+                let ring = self.shuffled_members();
                 let n = ring.len();
                 let mode = self.mode();
                 let mut cut = Vec::new();
@@ -102,8 +112,7 @@ impl Nemesis {
                         }
                     }
                 }
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!(
                     "overlapping majorities, cut pairs {cut:?} ({}, leader was {leader:?}) for {hold:.1?}",
                     mode_name(mode)
@@ -111,12 +120,7 @@ impl Nemesis {
             }
             FaultKind::PartitionAsymmetric => {
                 let (t, leader) = self.target().await;
-                let others: Vec<u64> = self
-                    .cluster
-                    .members()
-                    .into_iter()
-                    .filter(|&id| id != t)
-                    .collect();
+                let others = self.cluster.members_except(t);
                 let outgoing = self.rng.gen_bool(0.5);
                 let mode = self.mode();
                 if outgoing {
@@ -127,8 +131,7 @@ impl Nemesis {
                 } else {
                     self.cluster.block(&others, &[t], mode);
                 }
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!(
                     "node {t}{} {} links blocked ({}) for {hold:.1?}",
                     role(t, leader),
@@ -161,14 +164,13 @@ impl Nemesis {
                     self.cluster.nats_link(t).set_delay(delay, jitter);
                     format!("every link of node {t} (Raft and NATS)")
                 };
-                tokio::time::sleep(hold).await;
-                self.cluster.heal_links();
+                self.hold_links(hold).await;
                 format!("{scope} +{delay:?} ±{jitter:?} for {hold:.1?}")
             }
             FaultKind::NatsKillRestart => {
                 self.cluster.nats.kill();
                 tokio::time::sleep(hold).await;
-                self.cluster.nats.start().await?;
+                self.cluster.nats.restart().await?;
                 format!("nats-server down {hold:.1?}")
             }
             FaultKind::NatsLink => {
@@ -184,8 +186,7 @@ impl Nemesis {
                 )
             }
             FaultKind::RollingRestart => {
-                let mut order = self.cluster.members();
-                order.shuffle(&mut self.rng);
+                let order = self.shuffled_members();
                 let mut notes = Vec::new();
                 for id in &order {
                     let leader = self.cluster.leader().await;
@@ -236,7 +237,7 @@ impl Nemesis {
                             .warn(format!("removing the half-added node {new}: {r:#}"));
                     }
                     let node = self.cluster.node_mut(new);
-                    node.life = crate::process::Life::Retired;
+                    node.life = crate::cluster::Life::Retired;
                     node.terminate(Duration::from_secs(10)).await;
                     return Err(
                         e.context(format!("adding node {new} (after {:.1?})", t_add.elapsed()))
@@ -245,12 +246,7 @@ impl Nemesis {
                 let add_took = t_add.elapsed();
                 tokio::time::sleep(hold).await;
                 let leader = self.cluster.leader().await;
-                let candidates: Vec<u64> = self
-                    .cluster
-                    .members()
-                    .into_iter()
-                    .filter(|&id| id != new)
-                    .collect();
+                let candidates = self.cluster.members_except(new);
                 let victim = self.pick(&candidates);
                 if Some(victim) == leader {
                     loss = Some(Instant::now());

@@ -98,21 +98,20 @@ pub struct NemesisConfig {
 }
 
 impl NemesisConfig {
+    /// A random duration in milliseconds from `quick` or `full`, as configured.
+    fn pick_ms(
+        &self,
+        rng: &mut StdRng,
+        quick: std::ops::Range<u64>,
+        full: std::ops::Range<u64>,
+    ) -> Duration {
+        Duration::from_millis(rng.gen_range(if self.quick { quick } else { full }))
+    }
     fn gap(&self, rng: &mut StdRng) -> Duration {
-        let ms = if self.quick {
-            rng.gen_range(500..1500)
-        } else {
-            rng.gen_range(4000..12_000)
-        };
-        Duration::from_millis(ms)
+        self.pick_ms(rng, 500..1500, 4000..12_000)
     }
     fn hold(&self, rng: &mut StdRng) -> Duration {
-        let ms = if self.quick {
-            rng.gen_range(1500..3000)
-        } else {
-            rng.gen_range(3000..10_000)
-        };
-        Duration::from_millis(ms)
+        self.pick_ms(rng, 1500..3000, 3000..10_000)
     }
 }
 

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client::{Api, Opts};
+use crate::api::{Api, Opts, Retriable};
 use crate::cluster::{Endpoint, Endpoints};
 use crate::history::{History, SubKind};
 
@@ -96,6 +96,20 @@ impl Ctx {
         )
     }
 
+    /// The options of one client request: the per-attempt timeout.
+    pub fn opts(&self) -> Opts {
+        Opts::timeout(self.cfg.request_timeout)
+    }
+
+    /// [`Ctx::pick`], or after a [`Ctx::backoff`] `None` when there is no endpoint.
+    pub async fn pick_or_backoff(&self, rng: &mut StdRng, avoid: Option<u64>) -> Option<Endpoint> {
+        let ep = self.pick(rng, avoid);
+        if ep.is_none() {
+            Ctx::backoff(rng).await;
+        }
+        ep
+    }
+
     /// Random back-off between retries of one operation.
     pub async fn backoff(rng: &mut StdRng) {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(50..300))).await;
@@ -118,12 +132,7 @@ impl Ctx {
             };
             let r = self
                 .api
-                .post(
-                    &ep.base,
-                    path,
-                    body.clone(),
-                    &Opts::timeout(self.cfg.request_timeout).avoider(&avoider),
-                )
+                .post(&ep.base, path, body.clone(), &self.opts().avoider(&avoider))
                 .await;
             let why = match r {
                 Ok(r) if ok.contains(&r.status) => return Ok(r.body),

@@ -16,7 +16,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::client::Opts;
+use crate::api::Retriable;
 use crate::history::{PostOutcome, PostRecord, ReadRecord};
 
 /// Retry budget of a read-after-ack.
@@ -61,8 +61,7 @@ pub async fn post_op(ctx: &Ctx, rng: &mut StdRng, op: u64, room: &str) -> PostRe
         if first_sent.elapsed() > ctx.cfg.op_budget {
             break PostOutcome::Indeterminate { last_error };
         }
-        let Some(ep) = ctx.pick(rng, avoid) else {
-            Ctx::backoff(rng).await;
+        let Some(ep) = ctx.pick_or_backoff(rng, avoid).await else {
             continue;
         };
         attempts += 1;
@@ -70,12 +69,7 @@ pub async fn post_op(ctx: &Ctx, rng: &mut StdRng, op: u64, room: &str) -> PostRe
         let sent = Instant::now();
         let r = ctx
             .api
-            .post(
-                &ep.base,
-                &path,
-                body.clone(),
-                &Opts::timeout(ctx.cfg.request_timeout).avoider(&avoider),
-            )
+            .post(&ep.base, &path, body.clone(), &ctx.opts().avoider(&avoider))
             .await;
         match r {
             Ok(r) if r.status == 200 => {
@@ -148,20 +142,11 @@ async fn read_after_ack(
     let started = Instant::now();
     let mut avoid = None;
     while started.elapsed() < READ_BUDGET {
-        let Some(ep) = ctx.pick(rng, avoid) else {
-            Ctx::backoff(rng).await;
+        let Some(ep) = ctx.pick_or_backoff(rng, avoid).await else {
             continue;
         };
         let sent = Instant::now();
-        let r = ctx
-            .api
-            .get(
-                &ep.base,
-                &path,
-                &query,
-                &Opts::timeout(ctx.cfg.request_timeout),
-            )
-            .await;
+        let r = ctx.api.get(&ep.base, &path, &query, &ctx.opts()).await;
         match r {
             Ok(r) if r.status == 200 => {
                 let items = r.body["items"].as_array().cloned().unwrap_or_default();

@@ -14,7 +14,7 @@ use rand::Rng;
 use serde_json::json;
 
 use super::{listener_user, Ctx};
-use crate::client::Opts;
+use crate::api::Retriable;
 use crate::history::{SubKind, SubRecord};
 
 pub async fn toggler(ctx: Arc<Ctx>, i: usize) {
@@ -71,12 +71,11 @@ pub async fn sub_op(
         if sent.elapsed() > ctx.cfg.op_budget {
             break false;
         }
-        let Some(ep) = ctx.pick(rng, avoid) else {
-            Ctx::backoff(rng).await;
+        let Some(ep) = ctx.pick_or_backoff(rng, avoid).await else {
             continue;
         };
         ctx.history.http_attempts.fetch_add(1, Ordering::Relaxed);
-        let opts = Opts::timeout(ctx.cfg.request_timeout).avoider(&avoider);
+        let opts = ctx.opts().avoider(&avoider);
         let r = match kind {
             SubKind::Subscribe => {
                 ctx.api

@@ -11,126 +11,36 @@
 //! that is not an object, binary frames) are recorded in [`WsClient::bad_frames`].
 //! Does not own: assertions about server semantics beyond the frame shape helpers of
 //! [`Notification`].
+//!
+//! Layout: this file ([`WsClient`]), [`frame`] (building request frames, reading
+//! notification frames), [`raw`] (the lean path for many sockets: dial, one call on an
+//! owned socket, a text-only notification reader).
+
+pub mod frame;
+pub mod raw;
+
+pub use frame::{Notification, PostPayload, CHAT_POST};
+pub use raw::{Closed, Dial};
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-/// Overall time a call waits for its response.
+/// Overall time a call waits for its response, unless [`WsClient::with_call_timeout`].
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// `issuer` and `subject` of a chat post notification (§10).
-pub const CHAT_POST: &str = "Gs2Chat:Post";
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Stream = SplitStream<WebSocketStream<TcpStream>>;
-
-/// How the socket ended, as seen by the reader task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Closed {
-    /// The server sent a close frame (`code` 1005 when it carried no payload).
-    Frame { code: u16, reason: String },
-    /// The stream ended without a close frame.
-    Ended,
-    /// A transport or protocol error (e.g. connection reset).
-    Error(String),
-}
-
-/// A frame without `requestId`, with the instant the reader task received it.
-#[derive(Debug, Clone)]
-pub struct Notification {
-    pub frame: Value,
-    pub received_at: Instant,
-}
-
-impl Notification {
-    /// `frame.body` (`Null` if absent).
-    pub fn body(&self) -> &Value {
-        self.frame.get("body").unwrap_or(&Value::Null)
-    }
-    pub fn issuer(&self) -> Option<&str> {
-        self.body().get("issuer").and_then(Value::as_str)
-    }
-    pub fn subject(&self) -> Option<&str> {
-        self.body().get("subject").and_then(Value::as_str)
-    }
-    /// `body.payload` (a string).
-    pub fn payload(&self) -> Option<&str> {
-        self.body().get("payload").and_then(Value::as_str)
-    }
-    pub fn is_chat_post(&self) -> bool {
-        self.subject() == Some(CHAT_POST)
-    }
-
-    /// Checks the cross-SDK frame shape of a chat post notification (§7.4, §10):
-    /// `{"type":"notification","body":{"issuer":"Gs2Chat:Post","subject":"Gs2Chat:Post",
-    /// "payload":"<JSON text>"}}` without `requestId`, the payload an object with exactly
-    /// `namespaceName`, `roomName`, `userId` (strings), `category`, `createdAt`
-    /// (integers). Returns the parsed payload.
-    pub fn check_post(&self) -> Result<Value, String> {
-        let f = &self.frame;
-        if f.get("type").and_then(Value::as_str) != Some("notification") {
-            return Err(format!("frame lacks \"type\":\"notification\": {f}"));
-        }
-        if !f.get("requestId").is_none_or(Value::is_null) {
-            return Err(format!("notification frame carries a requestId: {f}"));
-        }
-        if self.issuer() != Some(CHAT_POST) {
-            return Err(format!("body.issuer is not {CHAT_POST:?}: {f}"));
-        }
-        if self.subject() != Some(CHAT_POST) {
-            return Err(format!("body.subject is not {CHAT_POST:?}: {f}"));
-        }
-        let text = self
-            .payload()
-            .ok_or_else(|| format!("body.payload is not a string: {f}"))?;
-        let p: Value = serde_json::from_str(text)
-            .map_err(|e| format!("body.payload is not JSON ({e}): {f}"))?;
-        let obj = p
-            .as_object()
-            .ok_or_else(|| format!("body.payload is not a JSON object: {f}"))?;
-        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        if keys
-            != [
-                "category",
-                "createdAt",
-                "namespaceName",
-                "roomName",
-                "userId",
-            ]
-        {
-            return Err(format!(
-                "payload keys {keys:?} != [namespaceName, roomName, userId, category, createdAt]: {f}"
-            ));
-        }
-        for k in ["namespaceName", "roomName", "userId"] {
-            if !obj[k].is_string() {
-                return Err(format!("payload.{k} is not a string: {f}"));
-            }
-        }
-        for k in ["category", "createdAt"] {
-            if !obj[k].is_i64() {
-                return Err(format!("payload.{k} is not an integer: {f}"));
-            }
-        }
-        Ok(p)
-    }
-
-    /// [`Notification::check_post`], panicking with the frame on a mismatch.
-    pub fn post_payload(&self) -> Value {
-        self.check_post().unwrap_or_else(|e| panic!("{e}"))
-    }
-}
 
 struct Shared {
     pending: Mutex<HashMap<String, oneshot::Sender<Value>>>,
@@ -149,6 +59,7 @@ pub struct WsClient {
     next_id: AtomicU64,
     client_id: Mutex<String>,
     project_token: Mutex<Option<String>>,
+    call_timeout: Duration,
     reader: JoinHandle<()>,
 }
 
@@ -161,40 +72,14 @@ impl WsClient {
     /// Opens `url` with the socket's receive buffer set to `recv_buffer` bytes before
     /// connecting (a small window makes a paused client back-pressure the server fast).
     pub async fn connect_with(url: &str, recv_buffer: Option<u32>) -> Result<WsClient> {
-        let hostport = url
-            .strip_prefix("ws://")
-            .with_context(|| format!("not a ws:// URL: {url}"))?
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let addr = tokio::net::lookup_host(&hostport)
-            .await
-            .with_context(|| format!("resolve {hostport}"))?
-            .next()
-            .with_context(|| format!("no address for {hostport}"))?;
-        let socket = if addr.is_ipv4() {
-            TcpSocket::new_v4()
-        } else {
-            TcpSocket::new_v6()
-        }
-        .context("create TCP socket")?;
-        if let Some(n) = recv_buffer {
-            socket
-                .set_recv_buffer_size(n)
-                .context("set SO_RCVBUF on the WebSocket client socket")?;
-        }
-        let stream = tokio::time::timeout(Duration::from_secs(5), socket.connect(addr))
-            .await
-            .map_err(|_| anyhow!("TCP connect to {addr} timed out"))?
-            .with_context(|| format!("TCP connect to {addr}"))?;
-        let (ws, _resp) = tokio::time::timeout(
-            Duration::from_secs(5),
-            tokio_tungstenite::client_async(url, stream),
+        let ws = raw::dial(
+            url,
+            &Dial {
+                recv_buffer,
+                ..Dial::default()
+            },
         )
-        .await
-        .map_err(|_| anyhow!("WebSocket handshake with {url} timed out"))?
-        .with_context(|| format!("WebSocket handshake with {url}"))?;
+        .await?;
         let (sink, stream) = ws.split();
         let shared = Arc::new(Shared {
             pending: Mutex::new(HashMap::new()),
@@ -221,8 +106,15 @@ impl WsClient {
             next_id: AtomicU64::new(1),
             client_id: Mutex::new(String::new()),
             project_token: Mutex::new(None),
+            call_timeout: CALL_TIMEOUT,
             reader,
         })
+    }
+
+    /// Same client with another overall time a call waits for its response.
+    pub fn with_call_timeout(mut self, timeout: Duration) -> WsClient {
+        self.call_timeout = timeout;
+        self
     }
 
     /// Connects and logs in with the project credentials (§7.2).
@@ -270,7 +162,8 @@ impl WsClient {
                 .remove(&id);
             return Err(e);
         }
-        let resp = match tokio::time::timeout(CALL_TIMEOUT, rx).await {
+        let timeout = self.call_timeout;
+        let resp = match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(v)) => v,
             Ok(Err(_)) => bail!(
                 "connection closed ({:?}) before the response to {}",
@@ -283,25 +176,10 @@ impl WsClient {
                     .lock()
                     .expect("pending lock")
                     .remove(&id);
-                bail!(
-                    "no response within {CALL_TIMEOUT:?} to {}",
-                    describe(&frame)
-                );
+                bail!("no response within {timeout:?} to {}", describe(&frame));
             }
         };
-        let status = resp
-            .get("status")
-            .and_then(Value::as_u64)
-            .with_context(|| {
-                format!(
-                    "response status is not an integer (the SDK needs one): {resp} for {}",
-                    describe(&frame)
-                )
-            })?;
-        Ok((
-            status as u16,
-            resp.get("body").cloned().unwrap_or(Value::Null),
-        ))
+        frame::response(&resp).map_err(|e| anyhow!("{e} for {}", describe(&frame)))
     }
 
     /// Session login over the socket (§7.2): `{"client_id","client_secret","x_gs2":{
@@ -309,17 +187,7 @@ impl WsClient {
     /// Keeps the returned project token for later frames.
     pub async fn login(&self, client_id: &str, client_secret: &str) -> Result<String> {
         let id = self.next_request_id();
-        let frame = json!({
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "x_gs2": {
-                "service": "identifier",
-                "component": "projectToken",
-                "function": "login",
-                "contentType": "application/json",
-                "requestId": id,
-            },
-        });
+        let frame = frame::login(client_id, client_secret, &id);
         let (status, body) = self.roundtrip(id, frame).await?;
         if status != 200 {
             bail!("WebSocket project login -> {status}: {body}");
@@ -345,32 +213,16 @@ impl WsClient {
         params: Value,
     ) -> Result<(u16, Value)> {
         let id = self.next_request_id();
-        let mut frame = match params {
-            Value::Object(m) => m,
-            Value::Null => Map::new(),
-            other => bail!("call params must be a JSON object, got {other}"),
-        };
-        if let Some(at) = frame.get("accessToken").cloned() {
-            frame.entry("xGs2AccessToken").or_insert(at);
-        }
-        frame.insert(
-            "xGs2ClientId".into(),
-            json!(self.client_id.lock().expect("client id lock").clone()),
-        );
-        if let Some(t) = self.project_token() {
-            frame.insert("xGs2ProjectToken".into(), json!(t));
-        }
-        frame.insert(
-            "x_gs2".into(),
-            json!({
-                "service": service,
-                "component": component,
-                "function": function,
-                "contentType": "application/json",
-                "requestId": id,
-            }),
-        );
-        self.roundtrip(id, Value::Object(frame)).await
+        let client_id = self.client_id.lock().expect("client id lock").clone();
+        let token = self.project_token();
+        let frame = frame::request(
+            (service, component, function),
+            &id,
+            params,
+            &client_id,
+            token.as_deref(),
+        )?;
+        self.roundtrip(id, frame).await
     }
 
     /// [`WsClient::call`] asserting status 200; returns the body.
@@ -387,6 +239,35 @@ impl WsClient {
             Ok((status, body)) => panic!("{what}: expected 200, got {status} {body}"),
             Err(e) => panic!("{what}: {e:#}"),
         }
+    }
+
+    /// Player login over the socket (`auth` `accessToken.login`); returns the access token.
+    pub async fn player_login(&self, user_id: &str) -> Result<String> {
+        let (status, body) = self
+            .call(
+                "auth",
+                "accessToken",
+                "login",
+                json!({"userId": user_id, "timeOffset": 0}),
+            )
+            .await?;
+        if status != 200 {
+            bail!("auth login of {user_id} over WebSocket -> {status} {body}");
+        }
+        body.get("token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("auth login of {user_id}: no token in {body}"))
+    }
+
+    /// Sends a ping frame (the official SDK pings every 10 s).
+    pub async fn ping(&self) -> Result<()> {
+        self.sink
+            .lock()
+            .await
+            .send(Message::Ping(Vec::new()))
+            .await
+            .with_context(|| format!("send ping on {}", self.url))
     }
 
     /// gateway `webSocketSession.setUserId` (§7.6) binding this connection to the user
@@ -573,18 +454,7 @@ async fn read_loop(
         let text = match msg {
             None => break Closed::Ended,
             Some(Err(e)) => break Closed::Error(e.to_string()),
-            Some(Ok(Message::Close(frame))) => {
-                break match frame {
-                    Some(f) => Closed::Frame {
-                        code: u16::from(f.code),
-                        reason: f.reason.into_owned(),
-                    },
-                    None => Closed::Frame {
-                        code: 1005,
-                        reason: String::new(),
-                    },
-                }
-            }
+            Some(Ok(Message::Close(frame))) => break Closed::from_frame(frame),
             Some(Ok(Message::Text(t))) => t,
             Some(Ok(Message::Binary(b))) => {
                 shared
@@ -608,11 +478,7 @@ async fn read_loop(
                 continue;
             }
         };
-        let request_id = match frame.get("requestId") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => Some(other.to_string()),
-        };
+        let request_id = frame::request_id(&frame);
         match request_id {
             Some(id) => {
                 let waiter = shared.pending.lock().expect("pending lock").remove(&id);

@@ -4,6 +4,12 @@
 //! ephemeral ports, waiting for `DIR/ports.json` then `GET /healthz`, SIGKILL, restart
 //! on the same data dir, and printing the log tail when the test thread panics.
 //! Does not own: cluster formation (see [`crate::cluster`]) or any assertion.
+//!
+//! Layout: this file ([`Node`], the binary lookup, `ports.json`), `opts.rs` ([`NodeOpts`]).
+
+mod opts;
+
+pub use opts::NodeOpts;
 
 use crate::client::Client;
 use crate::proc::{self, Signal};
@@ -23,104 +29,6 @@ pub const CLIENT_SECRET: &str = "test-secret";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// Lines of log printed when a test panics.
 const LOG_TAIL_LINES: usize = 200;
-
-/// How to start a node.
-#[derive(Debug, Clone)]
-pub struct NodeOpts {
-    pub node_id: u64,
-    /// Pass `--join` (do not bootstrap; wait to be added by a member's admin API).
-    pub join: bool,
-    pub snapshot_threshold: Option<u64>,
-    pub client_id: String,
-    pub client_secret: String,
-    /// Extra command-line arguments, appended last.
-    pub extra_args: Vec<String>,
-    /// `--log-level` (default: `CHAT_TESTS_LOG_LEVEL`, else `info`).
-    pub log_level: Option<String>,
-    /// The node's directory (data dir + log), kept across runs and never removed; default:
-    /// a fresh temp dir, removed on drop unless [`NodeOpts::keep`].
-    pub dir: Option<PathBuf>,
-    /// Where the temp dir is made (default: the system temp dir).
-    pub temp_parent: Option<PathBuf>,
-    /// Keep the temp dir on drop (also `CHAT_TESTS_KEEP=1`).
-    pub keep: bool,
-    /// Fixed API and Raft addresses (default: ephemeral ports, read back from `ports.json`).
-    pub addrs: Option<Ports>,
-    /// The label of the harness lines in the node log (`----- <label>: … -----`).
-    pub note_label: String,
-    /// The binary (default: [`binary_path`]).
-    pub bin: Option<PathBuf>,
-    /// Extra environment variables of the process.
-    pub env: Vec<(String, String)>,
-}
-
-impl Default for NodeOpts {
-    fn default() -> Self {
-        NodeOpts {
-            node_id: 1,
-            join: false,
-            snapshot_threshold: None,
-            client_id: CLIENT_ID.to_owned(),
-            client_secret: CLIENT_SECRET.to_owned(),
-            extra_args: Vec::new(),
-            log_level: None,
-            dir: None,
-            temp_parent: None,
-            keep: false,
-            addrs: None,
-            note_label: "test harness".to_owned(),
-            bin: None,
-            env: Vec::new(),
-        }
-    }
-}
-
-impl NodeOpts {
-    pub fn id(node_id: u64) -> Self {
-        NodeOpts {
-            node_id,
-            ..NodeOpts::default()
-        }
-    }
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-    pub fn join(mut self) -> Self {
-        self.join = true;
-        self
-    }
-    pub fn snapshot_threshold(mut self, n: Option<u64>) -> Self {
-        self.snapshot_threshold = n;
-        self
-    }
-    pub fn arg(mut self, a: impl Into<String>) -> Self {
-        self.extra_args.push(a.into());
-        self
-    }
-    /// Project credentials.
-    pub fn credentials(mut self, id: &str, secret: &str) -> Self {
-        self.client_id = id.to_owned();
-        self.client_secret = secret.to_owned();
-        self
-    }
-    pub fn log_level(mut self, level: impl Into<String>) -> Self {
-        self.log_level = Some(level.into());
-        self
-    }
-    /// `--nats-url URL` (NATS JetStream bus instead of the embedded one).
-    pub fn nats(self, url: impl Into<String>) -> Self {
-        self.arg("--nats-url").arg(url)
-    }
-    /// `--fcm-endpoint URL` (base URL of the FCM HTTP v1 API).
-    pub fn fcm(self, url: impl Into<String>) -> Self {
-        self.arg("--fcm-endpoint").arg(url)
-    }
-    /// `--ws-send-queue N` (per-connection WebSocket send queue, in frames).
-    pub fn ws_send_queue(self, n: usize) -> Self {
-        self.arg("--ws-send-queue").arg(n.to_string())
-    }
-}
 
 /// The addresses a running node reported in `ports.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,6 +272,10 @@ impl Node {
     pub fn ws_url(&self) -> String {
         format!("ws://{}/", self.ports.api)
     }
+    /// The node's directory (data dir and log).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -398,6 +310,34 @@ impl Node {
         Ok(r.body)
     }
 
+    /// Waits up to `timeout` until the node's `appliedIndex` reaches `index` (a restarted
+    /// or new node caught up); `what` names the wait in the panic message.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration, what: &str) {
+        crate::wait_until(timeout, what, || async {
+            let st = self.cluster_status().await.map_err(|e| format!("{e:#}"))?;
+            let applied = crate::cluster::applied_index(&st);
+            if applied >= index {
+                Ok(())
+            } else {
+                Err(format!("applied {applied} < {index}: {st}"))
+            }
+        })
+        .await
+    }
+
+    /// Waits up to `timeout` until the node reports exactly the voters `want` (sorted).
+    pub async fn wait_voters(&self, want: &[u64], timeout: Duration, what: &str) {
+        crate::wait_until(timeout, what, || async {
+            let st = self.cluster_status().await.map_err(|e| format!("{e:#}"))?;
+            if crate::cluster::voters(&st) == want {
+                Ok(())
+            } else {
+                Err(st.to_string())
+            }
+        })
+        .await
+    }
+
     /// The last `n` lines of the node's log.
     pub fn log_tail(&self, n: usize) -> String {
         proc::log_tail(&self.log_path, n)
@@ -405,13 +345,12 @@ impl Node {
 
     /// Prints the log tail to stderr (captured by the test harness, shown on failure).
     pub fn print_log_tail(&self) {
-        eprintln!(
-            "===== node {} log tail ({}) =====\n{}\n===== end of node {} log =====",
-            self.opts.node_id,
-            self.log_path.display(),
-            self.log_tail(LOG_TAIL_LINES),
-            self.opts.node_id
-        );
+        proc::print_log_tail(&self.what(), &self.log_path, LOG_TAIL_LINES);
+    }
+
+    /// `node <id>`, in messages.
+    fn what(&self) -> String {
+        format!("node {}", self.opts.node_id)
     }
 
     fn ports_file(&self) -> PathBuf {
@@ -542,20 +481,13 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
-        if std::thread::panicking() {
-            self.print_log_tail();
-        }
-        if let Some(dir) = self.dir.take() {
-            if self.opts.keep || std::env::var("CHAT_TESTS_KEEP").is_ok_and(|v| v == "1") {
-                let kept = dir.keep();
-                eprintln!("kept node {} dir {}", self.opts.node_id, kept.display());
-            } else if std::thread::panicking() {
-                eprintln!(
-                    "node {} dir {} is removed; set CHAT_TESTS_KEEP=1 to keep it",
-                    self.opts.node_id,
-                    self.root.display()
-                );
-            }
-        }
+        let dir = self.dir.take();
+        proc::dropped(
+            &self.what(),
+            &self.log_path,
+            LOG_TAIL_LINES,
+            dir,
+            self.opts.keep,
+        );
     }
 }
