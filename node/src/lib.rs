@@ -2,7 +2,8 @@
 //!
 //! Layout:
 //! - [`admin_cli`]: `chat-node admin …`, the SRE command line over the admin API.
-//! - [`config`]: flags, environment and TOML into one validated struct.
+//! - [`config`]: TOML file, environment and flags layered (figment) into one validated struct;
+//!   `chat-node config print`.
 //! - [`server`]: boot sequence and ordered shutdown.
 //! - [`raft`]: openraft types, the peer network on its own port, leader forwarding, read-index.
 //! - [`storage`]: RocksDB column families, the log store, the state machine, apply and reads.

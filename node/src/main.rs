@@ -1,5 +1,4 @@
-use clap::Parser;
-use node::config::{Args, Config};
+use node::config::{Args, Config, ConfigAction, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's malloc: allocation and free were a fifth of a loaded node's CPU
@@ -8,11 +7,15 @@ use tracing_subscriber::EnvFilter;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let mut args = Args::parse();
-    if let Some(node::config::Subcommand::Admin(admin)) = args.command.take() {
-        return node::admin_cli::main(admin);
+    let args = Args::parse_process();
+    match args.command {
+        Some(Subcommand::Admin(admin)) => return node::admin_cli::main(admin),
+        Some(Subcommand::Config {
+            action: ConfigAction::Print(node),
+        }) => return node::config::print_main(&node),
+        None => {}
     }
-    let config = match Config::load(args) {
+    let config = match Config::load(&args.node) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("chat-node: {e}");
@@ -27,6 +30,9 @@ fn main() -> std::process::ExitCode {
         builder.json().init();
     } else {
         builder.init();
+    }
+    for warning in &config.warnings {
+        warning.log();
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

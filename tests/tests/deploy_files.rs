@@ -5,9 +5,9 @@
 //! `chat-node` binary:
 //! - every `--flag` and `CHAT_*` variable given to chat-node (Compose, Dockerfile, Kubernetes,
 //!   systemd) is in `chat-node --help`;
-//! - every key of the example configuration (and of the Kubernetes ConfigMap) is accepted by the
-//!   binary, every `FileConfig` key of `node/src/config.rs` is documented in the example, and
-//!   the example starts a node;
+//! - every key of the example configuration (and of the Kubernetes ConfigMap) is accepted by
+//!   `chat-node config print`, every key that `chat-node config print` shows is documented in
+//!   the example, and the example starts a node;
 //! - ports (8080 API, 8081 Raft), probe paths (`/readyz`, `/healthz`), service names and
 //!   Prometheus targets agree across the files;
 //! - every metric the Grafana dashboard and the alert rules use is exported by a running node
@@ -269,11 +269,11 @@ fn flag_value(args: &[String], flag: &str) -> Option<String> {
     None
 }
 
-/// Runs the binary with a config file; returns (exit code, stderr). The `CHAT_*` variables of
-/// the test environment are removed so that only the file speaks.
-fn run_with_config(config: &Path, extra: &[&str]) -> (Option<i32>, String) {
+/// Runs `chat-node config print ARGS`; returns (exit code, stdout, stderr). The `CHAT_*`
+/// variables of the test environment are removed so that only the arguments speak.
+fn config_print(args: &[&str]) -> (Option<i32>, String, String) {
     let mut cmd = Command::new(binary_path());
-    cmd.arg("--config").arg(config).args(extra);
+    cmd.args(["config", "print"]).args(args);
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("CHAT_") {
             cmd.env_remove(k);
@@ -282,22 +282,38 @@ fn run_with_config(config: &Path, extra: &[&str]) -> (Option<i32>, String) {
     let out = cmd
         .stdin(Stdio::null())
         .output()
-        .expect("run chat-node --config");
+        .expect("run chat-node config print");
     (
         out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
+/// `chat-node config print --config FILE` of a nested table; returns the printed TOML.
+fn print_config_table(what: &str, table: &toml::Table) -> String {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("check.toml");
+    std::fs::write(&path, toml::to_string(table).expect("render TOML")).expect("write TOML");
+    let (code, stdout, stderr) = config_print(&["--config", path.to_str().unwrap()]);
+    assert!(
+        code == Some(0) && stderr.is_empty(),
+        "{what}: chat-node config print should accept it (exit 0, nothing on stderr); \
+         got exit {code:?}: {stderr}"
+    );
+    stdout
+}
+
 /// Checks that the binary accepts every key and value of `table` (its TOML parsing, with
-/// `deny_unknown_fields`), without starting a node: `node_id = 0` makes the validation that
-/// follows parsing fail, with exit status 2 and a message about `node_id`, not about the file.
+/// unknown keys denied), whatever the combination: `raft.node_id = 0` makes the validation
+/// that follows parsing fail, with exit status 2 and a message about `node_id`, not about the
+/// file.
 fn assert_binary_accepts_keys(what: &str, mut table: toml::Table) {
-    table.insert("node_id".into(), toml::Value::Integer(0));
+    insert_dotted(&mut table, "raft.node_id", toml::Value::Integer(0));
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("check.toml");
     std::fs::write(&path, toml::to_string(&table).expect("render TOML")).expect("write TOML");
-    let (code, stderr) = run_with_config(&path, &[]);
+    let (code, _, stderr) = config_print(&["--config", path.to_str().unwrap()]);
     assert!(
         code == Some(2) && stderr.contains("node_id") && !stderr.contains("config file"),
         "{what}: chat-node should accept every key (expected only the node_id = 0 error, exit 2); \
@@ -305,38 +321,97 @@ fn assert_binary_accepts_keys(what: &str, mut table: toml::Table) {
     );
 }
 
-/// Field names of `struct FileConfig` in node/src/config.rs: the keys a config file may have.
-fn file_config_keys() -> BTreeSet<String> {
-    let path = repo_root().join("node/src/config.rs");
-    let src = std::fs::read_to_string(&path).expect("read node/src/config.rs");
-    let start = src
-        .find("struct FileConfig {")
-        .expect("struct FileConfig in node/src/config.rs");
-    let body = &src[start..];
-    let body = &body[body.find('{').unwrap() + 1..body.find('}').unwrap()];
-    let keys: BTreeSet<String> = body
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.starts_with("//") && !l.starts_with('#'))
-        .filter_map(|l| l.split_once(':'))
-        .map(|(name, _)| name.trim().trim_start_matches("pub ").trim().to_string())
-        .filter(|n| !n.is_empty())
-        .collect();
+/// Sets a dotted key (`raft.node_id`) in a nested table.
+fn insert_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
+    match key.split_once('.') {
+        None => {
+            table.insert(key.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let sub = table
+                .entry(head.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            insert_dotted(sub.as_table_mut().expect("a table"), rest, value);
+        }
+    }
+}
+
+/// A nested table as dotted keys (`api.addr`) and their values.
+fn dotted(table: &toml::Table) -> BTreeMap<String, toml::Value> {
+    fn walk(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, toml::Value>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                toml::Value::Table(sub) => walk(&key, sub, out),
+                other => {
+                    out.insert(key, other.clone());
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk("", table, &mut out);
+    out
+}
+
+/// Every key of the configuration, dotted, with the flag that sets it: from
+/// `chat-node config print` of the defaults, which shows each key, set (`key = value  # from
+/// default; --flag, CHAT_VAR`) or not (`# key: not set; --flag, CHAT_VAR`).
+fn config_keys() -> BTreeMap<String, String> {
+    let (code, text, stderr) = config_print(&[]);
+    assert_eq!(code, Some(0), "chat-node config print: {stderr}");
+    toml::from_str::<toml::Table>(&text)
+        .unwrap_or_else(|e| panic!("chat-node config print is not TOML: {e}\n{text}"));
+    let mut keys = BTreeMap::new();
+    let mut section = String::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = format!("{name}.");
+            continue;
+        }
+        let (key, note) = if let Some(rest) = line.strip_prefix("# ") {
+            match rest.split_once(": not set; ") {
+                Some(pair) => pair,
+                None => continue,
+            }
+        } else if let Some((key, rest)) = line.split_once(" = ") {
+            let note = rest
+                .rsplit_once("; ")
+                .map(|(_, n)| n)
+                .unwrap_or_else(|| panic!("config print line without its flag: {line}"));
+            (key, note)
+        } else {
+            continue;
+        };
+        let flag = note.split(", ").next().unwrap_or_default();
+        keys.insert(format!("{section}{key}"), flag.to_string());
+    }
     assert!(
-        keys.contains("api_addr"),
-        "parsed FileConfig keys: {keys:?}"
+        keys.contains_key("api.addr") && keys.contains_key("project.client_secret"),
+        "keys parsed from chat-node config print: {keys:?}\n{text}"
     );
     keys
 }
 
 /// A TOML file's active keys, and its commented-out examples (`# key = value` lines that
-/// parse as TOML on their own).
-fn toml_with_examples(text: &str, what: &str) -> (toml::Table, toml::Table) {
+/// parse as TOML on their own), dotted by the table they are written in.
+fn toml_with_examples(text: &str, what: &str) -> (toml::Table, BTreeMap<String, toml::Value>) {
     let active: toml::Table =
         toml::from_str(text).unwrap_or_else(|e| panic!("{what}: invalid TOML: {e}"));
-    let mut examples = toml::Table::new();
+    let mut examples = BTreeMap::new();
+    let mut section = String::new();
     for line in text.lines() {
-        let Some(rest) = line.trim_start().strip_prefix('#') else {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = format!("{name}.");
+            continue;
+        }
+        let Some(rest) = trimmed.strip_prefix('#') else {
             continue;
         };
         let rest = rest.trim();
@@ -349,7 +424,7 @@ fn toml_with_examples(text: &str, what: &str) -> (toml::Table, toml::Table) {
         }
         if let Ok(t) = toml::from_str::<toml::Table>(rest) {
             for (k, v) in t {
-                examples.entry(k).or_insert(v);
+                examples.entry(format!("{section}{k}")).or_insert(v);
             }
         }
     }
@@ -685,35 +760,53 @@ fn every_flag_and_variable_given_to_chat_node_exists() {
 
 #[test]
 fn example_config_documents_every_key_and_the_binary_accepts_them() {
-    let known = file_config_keys();
+    let known = config_keys();
     let text = read("chat-node.toml");
     let (active, examples) = toml_with_examples(&text, "chat-node.toml");
-    let documented: BTreeSet<String> = active.keys().chain(examples.keys()).cloned().collect();
-    let unknown: Vec<_> = documented.difference(&known).collect();
+    let active_keys = dotted(&active);
+    let documented: BTreeSet<String> = active_keys.keys().chain(examples.keys()).cloned().collect();
+    let known_set: BTreeSet<String> = known.keys().cloned().collect();
+    let unknown: Vec<_> = documented.difference(&known_set).collect();
     assert!(
         unknown.is_empty(),
-        "chat-node.toml has keys that are not in FileConfig (node/src/config.rs): {unknown:?}"
+        "chat-node.toml has keys that `chat-node config print` does not show: {unknown:?}"
     );
-    let undocumented: Vec<_> = known.difference(&documented).collect();
+    let undocumented: Vec<_> = known_set.difference(&documented).collect();
     assert!(
         undocumented.is_empty(),
-        "chat-node.toml does not document these FileConfig keys: {undocumented:?}"
+        "chat-node.toml does not document these keys of `chat-node config print`: {undocumented:?}"
     );
-    // Every key documented in the example is a flag too (same name in kebab case).
+    // Every key is a flag too: the one config print names for it.
     let help = help();
-    for key in &known {
+    for (key, flag) in &known {
+        let name = flag.strip_prefix("--").unwrap_or_default();
         assert!(
-            help.flags.contains(&key.replace('_', "-")),
-            "config key {key} has no --{} flag",
-            key.replace('_', "-")
+            help.flags.contains(name),
+            "config key {key}: config print names {flag:?}, not a flag of chat-node --help"
         );
     }
 
-    // The active file, and the file with every example uncommented, parse in the binary.
-    assert_binary_accepts_keys("chat-node.toml", active.clone());
-    let mut all = examples.clone();
-    for (k, v) in active.clone() {
-        all.insert(k, v);
+    // The active file parses in the binary, which prints back what it says.
+    let dir = tempfile::tempdir().unwrap();
+    let path = deploy().join("chat-node.toml");
+    let (code, stdout, stderr) = config_print(&["--config", path.to_str().unwrap()]);
+    assert!(
+        code == Some(0) && stderr.is_empty(),
+        "chat-node config print --config deploy/chat-node.toml: exit {code:?}: {stderr}"
+    );
+    let printed = dotted(&toml::from_str(&stdout).expect("config print is TOML"));
+    for (key, value) in &active_keys {
+        assert_eq!(
+            printed.get(key),
+            Some(value),
+            "chat-node.toml {key}: config print shows another value:\n{stdout}"
+        );
+    }
+    // With every example uncommented too (join and initial_members together would not
+    // validate; node_id = 0 stops the validation first).
+    let mut all = active.clone();
+    for (k, v) in &examples {
+        insert_dotted(&mut all, k, v.clone());
     }
     assert_binary_accepts_keys("chat-node.toml with every example uncommented", all);
 
@@ -721,36 +814,36 @@ fn example_config_documents_every_key_and_the_binary_accepts_them() {
     let cm = k8s_get("ConfigMap", "chat-node-config");
     let cm_toml = ystr(&cm, &["data", "chat-node.toml"]).expect("ConfigMap data chat-node.toml");
     let (cm_active, cm_examples) = toml_with_examples(cm_toml, "ConfigMap chat-node.toml");
-    for k in cm_active.keys().chain(cm_examples.keys()) {
+    for k in dotted(&cm_active).keys().chain(cm_examples.keys()) {
         assert!(
-            known.contains(k),
+            known.contains_key(k),
             "ConfigMap chat-node.toml: unknown key {k}"
         );
     }
-    assert_binary_accepts_keys("k8s ConfigMap chat-node.toml", cm_active);
+    print_config_table("k8s ConfigMap chat-node.toml", &cm_active);
 
-    // The binary rejects an unknown key (so the checks above mean something).
-    let mut bad = toml::Table::new();
-    bad.insert("no_such_key".into(), toml::Value::Boolean(true));
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(&path, toml::to_string(&bad).unwrap()).unwrap();
-    let (code, stderr) = run_with_config(&path, &[]);
-    assert!(
-        code == Some(2) && stderr.contains("no_such_key"),
-        "an unknown key must be rejected: exit {code:?}: {stderr}"
-    );
+    // The binary rejects an unknown key (so the checks above mean something), at the top and
+    // in a table.
+    for bad in ["no_such_key = true\n", "[raft]\nno_such_key = true\n"] {
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, bad).unwrap();
+        let (code, _, stderr) = config_print(&["--config", path.to_str().unwrap()]);
+        assert!(
+            code == Some(2) && stderr.contains("no_such_key"),
+            "an unknown key must be rejected ({bad:?}): exit {code:?}: {stderr}"
+        );
+    }
 
     // Ports of the example agree with the other files.
     assert_eq!(
-        port_of(active["api_addr"].as_str().unwrap()),
+        port_of(active["api"]["addr"].as_str().unwrap()),
         API_PORT,
-        "api_addr"
+        "api.addr"
     );
     assert_eq!(
-        port_of(active["raft_addr"].as_str().unwrap()),
+        port_of(active["raft"]["addr"].as_str().unwrap()),
         RAFT_PORT,
-        "raft_addr"
+        "raft.addr"
     );
 }
 
@@ -1095,7 +1188,7 @@ fn kubernetes_ports_probes_services_and_volumes_agree() {
     );
 
     // NATS: 3 servers with PVCs behind a headless Service; routes to every pod; chat-node's
-    // nats_url names every pod.
+    // [nats] url names every pod.
     let nats = k8s_get("StatefulSet", "nats");
     assert_eq!(
         ynode(&nats, &["spec", "replicas"]).and_then(Yaml::as_u64),
@@ -1118,18 +1211,22 @@ fn kubernetes_ports_probes_services_and_volumes_agree() {
         .to_string();
     let cm_toml: toml::Table =
         toml::from_str(ystr(&cm, &["data", file]).unwrap()).expect("ConfigMap TOML");
-    let nats_url = cm_toml
-        .get("nats_url")
-        .and_then(toml::Value::as_str)
-        .expect("ConfigMap nats_url");
+    let nats_url: Vec<&str> = cm_toml
+        .get("nats")
+        .and_then(|n| n.get("url"))
+        .and_then(toml::Value::as_array)
+        .expect("ConfigMap [nats] url")
+        .iter()
+        .map(|u| u.as_str().expect("a URL"))
+        .collect();
     for i in 0..3 {
         assert!(
             nats_conf.contains(&format!("nats://nats-{i}.{nats_svc}:6222")),
             "nats.conf routes to nats-{i}"
         );
         assert!(
-            nats_url.contains(&format!("nats://nats-{i}.{nats_svc}:4222")),
-            "chat-node nats_url names nats-{i}"
+            nats_url.contains(&format!("nats://nats-{i}.{nats_svc}:4222").as_str()),
+            "chat-node [nats] url names nats-{i}"
         );
     }
     assert!(
