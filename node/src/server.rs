@@ -172,7 +172,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app: App = Arc::new(AppState {
         cluster: cluster.clone(),
         view,
-        tokens: api::auth::Tokens::new(&config.client_id, &config.client_secret),
+        tokens: api::auth::Tokens::rotating(
+            &config.client_id,
+            &config.client_secret,
+            &config.previous_client_secrets,
+        ),
         render: api::render::Renderer::new(&config.region, &config.owner_id),
         public_url: public_url.trim_end_matches('/').to_string(),
         owner_id: config.owner_id.clone(),
