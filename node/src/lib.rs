@@ -5,7 +5,8 @@
 //! - [`config`]: TOML file, environment and flags layered (figment) into one validated struct;
 //!   `chat-node config print`.
 //! - [`server`]: boot sequence and ordered shutdown.
-//! - [`raft`]: openraft types, the peer network on its own port, leader forwarding, read-index.
+//! - [`raft`]: the peer network on its own port, leader forwarding, read-index, membership.
+//! - [`raft_types`]: openraft's type configuration, shared by `raft` and `storage`.
 //! - [`storage`]: RocksDB column families, the log store, the state machine, apply and reads.
 //! - [`faces`]: the API faces over the engine below: [`faces::gs2`] (GS2 REST and WebSocket
 //!   protocol), [`faces::ops`] (admin, health, metrics), [`faces::http`] (shared plumbing).
@@ -14,7 +15,8 @@
 //!   presence, fan-out, mobile push.
 //! - [`metrics`]: Prometheus registry.
 //!
-//! The engine (`raft`, `storage`, `bus`, `gateway`) never imports [`faces`].
+//! The engine (`raft`, `storage`, `bus`, `gateway`) never imports [`faces`], and no two modules
+//! import each other (`scripts/import-cycles.py` checks it in the test suite).
 
 pub mod admin_cli;
 pub mod bus;
@@ -25,6 +27,7 @@ pub mod gateway;
 pub mod lifecycle;
 pub mod metrics;
 pub mod raft;
+pub mod raft_types;
 pub mod retry;
 pub mod server;
 pub mod storage;

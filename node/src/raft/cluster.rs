@@ -14,11 +14,10 @@ use std::time::Duration;
 
 use openraft::ServerState;
 use serde::Serialize;
-use tokio::sync::mpsc;
 
-use super::failover::LeaderWatch;
+use super::lease::LeaderWatch;
 use super::network::{NetError, PeerPool};
-use super::proposer::{self, Proposal};
+use super::proposer::Proposer;
 use super::rpc::{RpcBody, RpcResponse};
 use super::service::PeerService;
 use super::{Node, NodeId, Raft};
@@ -88,8 +87,8 @@ pub(super) struct Inner {
     pub(super) pool: PeerPool,
     /// What answers `RpcBody::Gateway` calls from peers (registered by the server).
     gateway: OnceLock<Arc<dyn PeerService>>,
-    /// Writes waiting to be proposed by the proposer task ([`super::proposer`]).
-    pub(super) proposals: mpsc::Sender<Proposal>,
+    /// The proposer task, where this node's writes queue while it leads.
+    pub(super) proposer: Proposer,
     /// Set while handing leadership over: new writes are refused as if not leader.
     pub(super) transferring: AtomicBool,
     watch: LeaderWatch,
@@ -131,7 +130,7 @@ impl Cluster {
         lease: Duration,
         commit_index: CommitIndex,
     ) -> Self {
-        let proposals = proposer::spawn(raft.clone());
+        let proposer = Proposer::spawn(raft.clone());
         Cluster {
             inner: Arc::new(Inner {
                 raft,
@@ -139,7 +138,7 @@ impl Cluster {
                 group,
                 pool,
                 gateway: OnceLock::new(),
-                proposals,
+                proposer,
                 transferring: AtomicBool::new(false),
                 watch: LeaderWatch::new(lease),
                 commit_index,

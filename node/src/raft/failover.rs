@@ -23,10 +23,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use openraft::ServerState;
-use serde::{Deserialize, Serialize};
-
 use super::cluster::Cluster;
-use super::rpc::{RpcBody, RpcResponse};
+use super::rpc::{LeaderProbe, RpcBody, RpcResponse};
 use super::NodeId;
 
 /// Wait after end-of-stream before acting, so a leader that merely replaced a connection shows
@@ -39,47 +37,6 @@ const LEASE_MARGIN: Duration = Duration::from_millis(30);
 /// How long one election may take before the watchdog tries once more.
 const ELECTION_WAIT: Duration = Duration::from_millis(400);
 const ATTEMPTS: usize = 2;
-
-/// A survivor's answer to [`RpcBody::LeaderLost`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LeaderProbe {
-    pub node_id: NodeId,
-    pub leader: Option<NodeId>,
-    pub term: u64,
-    pub last_log_index: Option<u64>,
-    /// Milliseconds since the asked-about leader's last append reached this node.
-    pub since_append_ms: Option<u64>,
-}
-
-/// Per-node watchdog state, owned by the [`Cluster`].
-pub struct LeaderWatch {
-    /// The leader lease of openraft: the maximum election timeout.
-    lease: Duration,
-    last_append: Mutex<Option<(NodeId, Instant)>>,
-    running: AtomicBool,
-}
-
-impl LeaderWatch {
-    pub fn new(lease: Duration) -> Self {
-        LeaderWatch {
-            lease,
-            last_append: Mutex::new(None),
-            running: AtomicBool::new(false),
-        }
-    }
-
-    /// Called for every append received from a leader.
-    pub fn note_append(&self, leader: NodeId) {
-        *self.last_append.lock().expect("watch lock") = Some((leader, Instant::now()));
-    }
-
-    fn last_append_from(&self, leader: NodeId) -> Option<Instant> {
-        match *self.last_append.lock().expect("watch lock") {
-            Some((l, at)) if l == leader => Some(at),
-            _ => None,
-        }
-    }
-}
 
 /// Clears the running flag when the watchdog ends, however it ends.
 struct Running<'a>(&'a AtomicBool);

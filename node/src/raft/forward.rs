@@ -5,6 +5,7 @@
 //! [`super::transfer`].
 
 use std::future::Future;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use openraft::error::RaftError;
@@ -173,6 +174,19 @@ impl Cluster {
             }
         })
         .await
+    }
+
+    /// Proposes on this node, which must be the leader (see [`super::proposer`]). The log index
+    /// is recorded as `log_index` on the current span (the request's, or the forwarded write's
+    /// on the leader). Refused as if not leader while leadership is being handed over.
+    pub async fn propose_local(&self, entry: LogEntry) -> Result<Reply, ForwardError> {
+        if self.inner.transferring.load(Ordering::SeqCst) {
+            return Err(ForwardError::NotLeader { leader: None });
+        }
+        let (reply, index) = self.inner.proposer.propose(entry).await?;
+        tracing::Span::current().record("log_index", index);
+        tracing::debug!(log_index = index, "write applied");
+        Ok(reply)
     }
 
     /// On the leader: an index covering every committed write (after confirming leadership).

@@ -11,7 +11,8 @@
 //!   - [`forward`]: sending writes, read barriers and admin requests to the leader, with retries;
 //!   - [`membership`]: adding and removing nodes;
 //!   - [`transfer`]: handing leadership to another voter.
-//! - [`failover`]: replaces a crashed leader as soon as its connections close.
+//! - [`failover`]: replaces a crashed leader as soon as its connections close, with what it
+//!   knows of the leader in [`lease`].
 //!
 //! See DESIGN.md for the decisions.
 
@@ -22,6 +23,7 @@ pub mod cluster;
 pub mod failover;
 mod forward;
 pub mod gauges;
+mod lease;
 mod membership;
 pub mod network;
 mod proposer;
@@ -30,24 +32,7 @@ pub mod server;
 pub mod service;
 mod transfer;
 
-use std::io::Cursor;
-
-pub type NodeId = u64;
-pub type Node = openraft::BasicNode;
-
-openraft::declare_raft_types!(
-    /// The chat cluster's Raft types: entries carry a versioned [`proto::command::LogEntry`].
-    pub TypeConfig:
-        D = proto::command::LogEntry,
-        R = proto::command::Reply,
-        NodeId = NodeId,
-        Node = Node,
-        Entry = openraft::Entry<TypeConfig>,
-        SnapshotData = Cursor<Vec<u8>>,
-        AsyncRuntime = openraft::TokioRuntime,
-);
-
-pub type Raft = openraft::Raft<TypeConfig>;
+pub use crate::raft_types::{Node, NodeId, Raft, TypeConfig};
 
 /// The only Raft group for now; carried in RPCs and keys so rooms can later be spread over
 /// several groups.

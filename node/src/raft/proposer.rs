@@ -1,6 +1,7 @@
 //! The leader's proposer: batches the writes proposed on this node into one log entry each
 //! (group commit), stamps their clock, and hands every waiter its own reply. Owns only the
-//! local proposal path; finding the leader and forwarding to it is in [`super::forward`].
+//! local proposal path and knows nothing of the cluster handle; finding the leader, forwarding
+//! to it and refusing writes during a transfer are in [`super::forward`].
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -9,13 +10,12 @@ use openraft::error::ClientWriteError;
 use proto::command::{LogEntry, Reply};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::cluster::Cluster;
 use super::rpc::ForwardError;
 use super::{Node, NodeId, Raft};
 use crate::clock::now_ms;
 
 /// One write waiting for the proposer, with where to send its reply.
-pub(super) struct Proposal {
+struct Proposal {
     entry: LogEntry,
     tx: oneshot::Sender<Result<(Reply, u64), ForwardError>>,
 }
@@ -106,34 +106,29 @@ async fn run_proposer(raft: Raft, last_stamp: Arc<AtomicI64>, mut rx: mpsc::Rece
     }
 }
 
-/// Starts the proposer task (inside a tokio runtime); returns where to send proposals.
-pub(super) fn spawn(raft: Raft) -> mpsc::Sender<Proposal> {
-    let (proposals, rx) = mpsc::channel(8 * MAX_BATCH);
-    let last_stamp = Arc::new(AtomicI64::new(0));
-    tokio::spawn(run_proposer(raft, last_stamp, rx));
-    proposals
+/// The handle of the proposer task: where this node's leader-side writes queue.
+pub(super) struct Proposer {
+    tx: mpsc::Sender<Proposal>,
 }
 
-impl Cluster {
-    /// Proposes on this node, which must be the leader. Writes arriving while earlier ones are
-    /// being replicated are proposed together as one log entry (group commit: one append, one
-    /// fsync, one apply batch); see [`run_proposer`]. The log index is recorded as `log_index`
-    /// on the current span (the request's, or the forwarded write's on the leader).
-    pub async fn propose_local(&self, entry: LogEntry) -> Result<Reply, ForwardError> {
-        if self.inner.transferring.load(Ordering::SeqCst) {
-            return Err(ForwardError::NotLeader { leader: None });
-        }
+impl Proposer {
+    /// Starts the proposer task (inside a tokio runtime).
+    pub(super) fn spawn(raft: Raft) -> Self {
+        let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
+        let last_stamp = Arc::new(AtomicI64::new(0));
+        tokio::spawn(run_proposer(raft, last_stamp, rx));
+        Proposer { tx }
+    }
+
+    /// Proposes `entry` with whatever else is waiting (group commit: one append, one fsync, one
+    /// apply batch; see [`run_proposer`]) and returns its reply and log index once applied.
+    pub(super) async fn propose(&self, entry: LogEntry) -> Result<(Reply, u64), ForwardError> {
         let (tx, rx) = oneshot::channel();
-        self.inner
-            .proposals
+        self.tx
             .send(Proposal { entry, tx })
             .await
             .map_err(|_| ForwardError::Failed("proposer stopped".into()))?;
-        let (reply, index) = rx
-            .await
-            .unwrap_or_else(|_| Err(ForwardError::Failed("proposer stopped".into())))?;
-        tracing::Span::current().record("log_index", index);
-        tracing::debug!(log_index = index, "write applied");
-        Ok(reply)
+        rx.await
+            .unwrap_or_else(|_| Err(ForwardError::Failed("proposer stopped".into())))
     }
 }

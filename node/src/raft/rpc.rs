@@ -10,7 +10,6 @@ use openraft::{SnapshotMeta, Vote};
 use proto::command::{LogEntry, Reply};
 use serde::{Deserialize, Serialize};
 
-use super::failover::LeaderProbe;
 use super::{Node, NodeId, TypeConfig};
 
 /// Bumped when the frame format changes incompatibly.
@@ -124,6 +123,17 @@ pub enum ForwardError {
     /// peers' frames decode unchanged).
     #[error("node {node_id} is not a member")]
     NotMember { node_id: NodeId },
+}
+
+/// A survivor's answer to [`RpcBody::LeaderLost`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeaderProbe {
+    pub node_id: NodeId,
+    pub leader: Option<NodeId>,
+    pub term: u64,
+    pub last_log_index: Option<u64>,
+    /// Milliseconds since the asked-about leader's last append reached this node.
+    pub since_append_ms: Option<u64>,
 }
 
 pub fn encode<T: Serialize>(v: &T) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! Leadership transfer: the leader stops taking writes, lets the target catch up, stops
 //! heartbeats and asks the target to run for leader. Owns the `transferring` flag's meaning
-//! (writes are refused while it is set, see [`super::proposer`]).
+//! (writes are refused while it is set, see [`Cluster::propose_local`]).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 
 use openraft::{AnyError, StorageError, StorageIOError};
 
-use crate::raft::NodeId;
+use crate::raft_types::NodeId;
 
 type SResult<T> = Result<T, StorageError<NodeId>>;
 

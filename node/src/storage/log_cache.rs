@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use openraft::Entry;
 
-use crate::raft::TypeConfig;
+use crate::raft_types::TypeConfig;
 
 /// Default bound: the encoded size of the entries held.
 pub const DEFAULT_CAPACITY_BYTES: usize = 64 * 1024 * 1024;

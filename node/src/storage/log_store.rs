@@ -18,7 +18,7 @@ use super::db::{decode, encode, Store};
 use super::keys::{self, GroupId};
 use super::log_cache::{self, LogCache};
 use super::wal_sync::WalSync;
-use crate::raft::{NodeId, TypeConfig};
+use crate::raft_types::{NodeId, TypeConfig};
 
 const VOTE: &str = "vote";
 const COMMITTED: &str = "committed";

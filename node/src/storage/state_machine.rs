@@ -27,7 +27,7 @@ use super::db::{decode, encode, Store};
 use super::fault::ApplyFault;
 use super::keys::{self, prefix_end, GroupId, KeyBuf};
 use super::txn::Txn;
-use crate::raft::{Node, NodeId, TypeConfig};
+use crate::raft_types::{Node, NodeId, TypeConfig};
 
 const LAST_APPLIED: &str = "last_applied";
 const MEMBERSHIP: &str = "membership";

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use openraft::storage::LogFlushed;
 
 use super::db::Store;
-use crate::raft::TypeConfig;
+use crate::raft_types::TypeConfig;
 
 pub struct WalSync {
     tx: mpsc::Sender<LogFlushed<TypeConfig>>,
