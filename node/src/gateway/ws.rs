@@ -53,8 +53,8 @@ where
                 },
             };
             let msg = match out {
-                Outgoing::Text(t) => Message::Text(t),
-                Outgoing::Pong(p) => Message::Pong(p),
+                Outgoing::Text(t) => Message::Text(t.into()),
+                Outgoing::Pong(p) => Message::Pong(p.into()),
             };
             // A peer that stops reading blocks the send: the close signal must still win.
             tokio::select! {
@@ -90,7 +90,7 @@ where
         };
         match msg {
             Message::Text(text) => {
-                let reply = on_text(id.clone(), text);
+                let reply = on_text(id.clone(), text.as_str().to_owned());
                 let registry = registry.clone();
                 let id = id.clone();
                 tokio::spawn(async move {
@@ -99,7 +99,7 @@ where
                     }
                 });
             }
-            Message::Ping(p) => registry.pong(&id, p),
+            Message::Ping(p) => registry.pong(&id, p.to_vec()),
             Message::Close(_) => break,
             Message::Binary(_) | Message::Pong(_) => {}
         }

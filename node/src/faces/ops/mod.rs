@@ -31,7 +31,7 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics))
         .route("/admin/cluster", get(status))
         .route("/admin/cluster/nodes", post(add_node))
-        .route("/admin/cluster/nodes/:node_id", delete(remove_node))
+        .route("/admin/cluster/nodes/{node_id}", delete(remove_node))
         .route("/admin/cluster/snapshot", post(snapshot))
         .route("/admin/cluster/leader", post(transfer_leader))
         .route("/admin/cluster/backup", get(backup))
