@@ -45,7 +45,9 @@ async fn serve(mut socket: WebSocket) {
             "flood" => {
                 let _ = socket
                     .send(Message::Text(
-                        json!({"requestId": id, "status": 200, "body": {}}).to_string(),
+                        json!({"requestId": id, "status": 200, "body": {}})
+                            .to_string()
+                            .into(),
                     ))
                     .await;
                 let mut sent = 0usize;
@@ -73,7 +75,11 @@ async fn serve(mut socket: WebSocket) {
                               "body": {"message": "[{\"component\":\"session\",\"message\":\"gateway.session.error.conflict\",\"code\":\"conflict\"}]"}}),
             _ => json!({"requestId": id, "status": 200, "body": {"echo": frame}}),
         };
-        if socket.send(Message::Text(reply.to_string())).await.is_err() {
+        if socket
+            .send(Message::Text(reply.to_string().into()))
+            .await
+            .is_err()
+        {
             return;
         }
     }

@@ -19,13 +19,12 @@
 //! to the timers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use openraft::ServerState;
 use super::cluster::Cluster;
 use super::rpc::{LeaderProbe, RpcBody, RpcResponse};
 use super::NodeId;
+use openraft::ServerState;
 
 /// Wait after end-of-stream before acting, so a leader that merely replaced a connection shows
 /// itself with its next append.
