@@ -178,6 +178,79 @@ mod tests {
         assert_eq!(&log(3, 9)[..4], &3u32.to_be_bytes());
     }
 
+    fn hex(key: &[u8]) -> String {
+        key.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The on-disk format: existing databases and snapshots hold these bytes, so a change here
+    /// is a migration, not a refactor. Expected values computed independently of this code.
+    #[test]
+    fn key_bytes_are_pinned() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (log(7, 0x0102_0304_0506_0708), "000000070102030405060708"),
+            (meta(7, "m"), "000000076d00"),
+            (namespace(7, "ns"), "000000076e7300"),
+            (room(7, "ns", "r1"), "000000076e7300723100"),
+            (
+                message(7, "ns", "r1", 1234, "m1"),
+                "000000076e730072310000000000000004d26d31",
+            ),
+            (
+                message(7, "ns", "r1", -5, "m1"),
+                "000000076e730072310000000000000000006d31",
+            ),
+            (
+                message_name(7, "ns", "r1", "m1"),
+                "000000076e73007231006d3100",
+            ),
+            (
+                message_by_user(7, "u1", "ns", "r1", 1234, "m1"),
+                "000000077531006e730072310000000000000004d26d31",
+            ),
+            (
+                sub_by_room(7, "ns", "r1", "u1"),
+                "000000076e7300723100753100",
+            ),
+            (
+                sub_by_user(7, "ns", "u1", "r1"),
+                "000000076e7300753100723100",
+            ),
+            (
+                category_master(7, "ns", 42),
+                "000000076e7300000000000000002a",
+            ),
+            (outbox(7, 9, 3), "0000000700000000000000090000000000000003"),
+            (firebase_token(7, "gw", "u1"), "00000007677700753100"),
+            (token(7, "tok"), "00000007746f6b00"),
+            (token(7, "p:k"), "00000007703a6b00"),
+            (message_room_prefix(7, "ns", "r1"), "000000076e7300723100"),
+            (KeyBuf::new(7).build(), "00000007"),
+            (KeyBuf::new(7).prefix("n").build(), "000000076e"),
+            (
+                KeyBuf::new(7).s("ns").prefix("r").build(),
+                "000000076e730072",
+            ),
+            (
+                KeyBuf::new(7).s("ns").s("r1").ts(1234).build(),
+                "000000076e730072310000000000000004d2",
+            ),
+            (
+                KeyBuf::new(7).s("ns").s("u1").prefix("r").build(),
+                "000000076e730075310072",
+            ),
+            (KeyBuf::new(7).s("u1").build(), "00000007753100"),
+            (KeyBuf::new(7).prefix("~").build(), "000000077e"),
+            (
+                KeyBuf::new(7).prefix(&format!("~{:016x}", 0x1234)).build(),
+                "000000077e30303030303030303030303031323334",
+            ),
+            (KeyBuf::new(7).prefix("p:").build(), "00000007703a"),
+        ];
+        for (i, (key, want)) in cases.iter().enumerate() {
+            assert_eq!(hex(key), *want, "case {i}");
+        }
+    }
+
     #[test]
     fn prefix_end_bounds_prefix() {
         let p = namespace(0, "ns");
