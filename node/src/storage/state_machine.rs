@@ -25,7 +25,7 @@ use super::apply::apply_entry;
 use super::cf;
 use super::db::{decode, encode, Store};
 use super::fault::ApplyFault;
-use super::keys::{self, prefix_end, GroupId, KeyBuf};
+use super::keys::{self, prefix_end, GroupId};
 use super::txn::Txn;
 use crate::raft::{Node, NodeId, TypeConfig};
 
@@ -168,7 +168,7 @@ fn lower_thread_priority() {
 /// straight into the snapshot document (no intermediate copy of the state).
 fn build(store: &Store, group: GroupId) -> SResult<StoredSnapshot> {
     let view = store.db.snapshot();
-    let prefix = KeyBuf::new(group).build();
+    let prefix = keys::group_prefix(group);
     let end = prefix_end(&prefix);
     // {"format": SNAPSHOT_FORMAT, "rows": [[cf, key, value], ...]}; the row count is patched
     // into a fixed-width array header once known.
@@ -314,7 +314,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 body.format
             ))));
         }
-        let prefix = KeyBuf::new(self.group).build();
+        let prefix = keys::group_prefix(self.group);
         let end = prefix_end(&prefix);
         let mut batch = WriteBatch::default();
         for name in cf::STATE {
