@@ -1,6 +1,6 @@
 //! Key codecs: the layout of every key, in one place. Call sites never assemble or pick apart
-//! key bytes; they call a helper here for a row's key or a scan bound, and a decoder in
-//! [`decode`] to read a key back.
+//! key bytes; they call a helper here for a row's key or a scan bound, and a typed decoder
+//! (`decode_*`, in `decode.rs`) to read a key back.
 //!
 //! Every key starts with the Raft group id (4 bytes, big-endian) so several groups can later
 //! share one database. String components are terminated by `0x00`: names are `[A-Za-z0-9_.-]`
