@@ -1,7 +1,7 @@
 //! Key encoding (`node::storage::keys`): the keys one post writes, and reading a key back.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use node::storage::keys::{self, KeyReader};
+use node::storage::keys;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("keys");
@@ -36,10 +36,7 @@ fn bench(c: &mut Criterion) {
     });
     let k = keys::message_by_user(0, "u42", "bench", "room-7", 1_763_760_000_000, name);
     g.bench_function("read_message_by_user", |b| {
-        b.iter(|| {
-            let mut r = KeyReader::new(black_box(&k));
-            (r.s(), r.s(), r.s(), r.u64(), r.tail())
-        })
+        b.iter(|| keys::decode_message_by_user(black_box(&k)))
     });
     g.finish();
 }

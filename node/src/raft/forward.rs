@@ -18,6 +18,7 @@ use super::rpc::{ForwardError, RpcBody, RpcResponse};
 use super::NodeId;
 use crate::clock::now_ms;
 use crate::retry::Backoff;
+use crate::storage::keys;
 
 /// How long a request waits for a leader (elections, failover) before giving up.
 const WRITE_DEADLINE: Duration = Duration::from_secs(15);
@@ -80,7 +81,7 @@ impl Cluster {
     /// is not applied twice.
     pub async fn write(&self, cmd: Command, dedup: Option<String>) -> Result<Reply, ClusterError> {
         let dedup =
-            dedup.unwrap_or_else(|| format!("~{:016x}{}", now_ms(), uuid::Uuid::new_v4().simple()));
+            dedup.unwrap_or_else(|| keys::internal_dedup(now_ms(), uuid::Uuid::new_v4().simple()));
         tracing::Span::current().record("dedup", dedup.as_str());
         let entry = &LogEntry::new(
             EntryMeta {

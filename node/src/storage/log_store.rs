@@ -98,7 +98,7 @@ impl LogStore {
     }
 
     fn last_entry_id(&self) -> SResult<Option<LogId<NodeId>>> {
-        let prefix = keys::KeyBuf::new(self.group).build();
+        let prefix = keys::group_prefix(self.group);
         let last = self
             .store
             .scan_rev(cf::LOG, &prefix, None, 1)

@@ -25,7 +25,7 @@ use super::apply::apply_entry;
 use super::cf;
 use super::db::{decode, encode, Store};
 use super::fault::ApplyFault;
-use super::keys::{self, prefix_end, GroupId, KeyBuf};
+use super::keys::{self, prefix_end, GroupId};
 use super::txn::Txn;
 use crate::raft_types::{Node, NodeId, TypeConfig};
 
@@ -168,7 +168,7 @@ fn lower_thread_priority() {
 /// straight into the snapshot document (no intermediate copy of the state).
 fn build(store: &Store, group: GroupId) -> SResult<StoredSnapshot> {
     let view = store.db.snapshot();
-    let prefix = KeyBuf::new(group).build();
+    let prefix = keys::group_prefix(group);
     let end = prefix_end(&prefix);
     // {"format": SNAPSHOT_FORMAT, "rows": [[cf, key, value], ...]}; the row count is patched
     // into a fixed-width array header once known.
@@ -314,7 +314,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 body.format
             ))));
         }
-        let prefix = KeyBuf::new(self.group).build();
+        let prefix = keys::group_prefix(self.group);
         let end = prefix_end(&prefix);
         let mut batch = WriteBatch::default();
         for name in cf::STATE {
@@ -375,12 +375,12 @@ pub fn restore(store: &Store, group: GroupId, bytes: &[u8]) -> SResult<usize> {
     }
     let mut batch = WriteBatch::default();
     let mut rows = 0;
+    let prefix = keys::group_prefix(group);
     for (name, k, v) in &body.rows {
         let Some(cf_name) = cf::STATE.iter().find(|c| **c == name.as_str()) else {
             continue;
         };
-        if *cf_name == cf::SM_META || *cf_name == cf::OUTBOX || !k.starts_with(&group.to_be_bytes())
-        {
+        if *cf_name == cf::SM_META || *cf_name == cf::OUTBOX || !k.starts_with(&prefix) {
             continue;
         }
         batch.put_cf(&store.cf(cf_name), k, v);
@@ -427,6 +427,43 @@ mod tests {
         file.save(&snap(3)).unwrap();
         let kept = file.load().unwrap().unwrap();
         assert_eq!(kept.meta.last_log_id.map(|l| l.index), Some(99));
+    }
+
+    #[test]
+    fn restore_keeps_this_groups_views_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let meta = build(&store, 0).unwrap().meta;
+        let row = |c: &str, k: Vec<u8>| {
+            (
+                c.to_string(),
+                ByteBuf::from(k),
+                ByteBuf::from(b"v".to_vec()),
+            )
+        };
+        #[derive(Serialize)]
+        struct Body {
+            format: u32,
+            rows: Vec<(String, ByteBuf, ByteBuf)>,
+        }
+        let body = Body {
+            format: SNAPSHOT_FORMAT,
+            rows: vec![
+                row(cf::NAMESPACES, keys::namespace(0, "mine")),
+                row(cf::NAMESPACES, keys::namespace(1, "theirs")),
+                row(cf::OUTBOX, keys::outbox(0, 1, 0)),
+                row(cf::SM_META, keys::meta(0, LAST_APPLIED)),
+            ],
+        };
+        let data = encode(&body);
+        let bytes = encode(&StoredSnapshot { meta, data });
+        let target = tempfile::tempdir().unwrap();
+        let target = Store::open(target.path()).unwrap();
+        assert_eq!(restore(&target, 0, &bytes).unwrap(), 1);
+        let all = |c: &'static str| target.scan(c, &[], None, usize::MAX).unwrap();
+        assert_eq!(all(cf::NAMESPACES).len(), 1);
+        assert_eq!(all(cf::NAMESPACES)[0].0, keys::namespace(0, "mine"));
+        assert!(all(cf::OUTBOX).is_empty() && all(cf::SM_META).is_empty());
     }
 
     #[test]

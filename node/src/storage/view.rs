@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::cf;
 use super::db::{decode, Store, StoreError};
-use super::keys::{self, GroupId, KeyBuf, KeyReader};
+use super::keys::{self, GroupId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
@@ -30,8 +30,9 @@ pub struct View {
     group: GroupId,
 }
 
-fn token_encode(group_len: usize, key: &[u8]) -> String {
-    key[group_len..]
+/// A page token names a key of this group: its bytes after the group id, in hex.
+fn token_encode(key: &[u8]) -> String {
+    key[keys::GROUP_LEN..]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -50,7 +51,7 @@ impl View {
         if !token.len().is_multiple_of(2) || token.len() > 4096 {
             return Err(bad_token());
         }
-        let mut key = KeyBuf::new(self.group).build();
+        let mut key = keys::group_prefix(self.group);
         for i in (0..token.len()).step_by(2) {
             let b = u8::from_str_radix(token.get(i..i + 2).ok_or_else(bad_token)?, 16)
                 .map_err(|_| bad_token())?;
@@ -82,7 +83,7 @@ impl View {
                 break;
             }
             if out.len() == limit {
-                return Ok((out, Some(token_encode(4, k))));
+                return Ok((out, Some(token_encode(k))));
             }
             let item: T = decode(cfn, v)?;
             if keep(&item) {
@@ -111,9 +112,7 @@ impl View {
         token: Option<&str>,
         limit: usize,
     ) -> Result<Page<NamespaceRecord>, ViewError> {
-        let prefix = KeyBuf::new(self.group)
-            .prefix(name_prefix.unwrap_or(""))
-            .build();
+        let prefix = keys::namespace_name_prefix(self.group, name_prefix.unwrap_or(""));
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
         self.page(cf::NAMESPACES, &prefix, start, limit, |_| true)
     }
@@ -136,10 +135,7 @@ impl View {
         token: Option<&str>,
         limit: usize,
     ) -> Result<Page<RoomRecord>, ViewError> {
-        let prefix = KeyBuf::new(self.group)
-            .s(ns)
-            .prefix(name_prefix.unwrap_or(""))
-            .build();
+        let prefix = keys::room_name_prefix(self.group, ns, name_prefix.unwrap_or(""));
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
         self.page(cf::ROOMS, &prefix, start, limit, |_| true)
     }
@@ -160,7 +156,7 @@ impl View {
     ) -> Result<Vec<MessageRecord>, ViewError> {
         let prefix = keys::message_room_prefix(self.group, ns, room);
         let from = start_at.max(cutoff.unwrap_or(0));
-        let start = KeyBuf::new(self.group).s(ns).s(room).ts(from).build();
+        let start = keys::messages_at(self.group, ns, room, from);
         let mut it = self.store.db.raw_iterator_cf(&self.store.cf(cf::MESSAGES));
         it.seek(&start);
         let mut out: Vec<MessageRecord> = Vec::new();
@@ -222,7 +218,7 @@ impl View {
                 // The next page starts strictly before the last returned key.
                 let last: &MessageRecord = out.last().expect("limit >= 1");
                 let key = keys::message(self.group, ns, room, last.created_at, &last.name);
-                return Ok((out, Some(token_encode(4, &key))));
+                return Ok((out, Some(token_encode(&key))));
             }
             if category.is_none_or(|c| m.category == c) {
                 out.push(m);
@@ -271,7 +267,7 @@ impl View {
         token: Option<&str>,
         limit: usize,
     ) -> Result<Page<SubscribeRecord>, ViewError> {
-        let prefix = keys::message_room_prefix(self.group, ns, room);
+        let prefix = keys::subs_by_room_prefix(self.group, ns, room);
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
         self.page(cf::SUBS_BY_ROOM, &prefix, start, limit, |_| true)
     }
@@ -284,11 +280,7 @@ impl View {
         token: Option<&str>,
         limit: usize,
     ) -> Result<Page<SubscribeRecord>, ViewError> {
-        let prefix = KeyBuf::new(self.group)
-            .s(ns)
-            .s(user)
-            .prefix(room_prefix.unwrap_or(""))
-            .build();
+        let prefix = keys::subs_by_user_prefix(self.group, ns, user, room_prefix.unwrap_or(""));
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
         let mut it = self
             .store
@@ -302,12 +294,10 @@ impl View {
                 break;
             }
             if out.len() == limit {
-                return Ok((out, Some(token_encode(4, k))));
+                return Ok((out, Some(token_encode(k))));
             }
-            let mut r = KeyReader::new(k);
-            let (_, _, room) = (r.s(), r.s(), r.s());
-            if let Some(room) = room {
-                if let Some(s) = self.subscribe(ns, &room, user)? {
+            if let Some(key) = keys::decode_sub_by_user(k) {
+                if let Some(s) = self.subscribe(ns, &key.room, user)? {
                     out.push(s);
                 }
             }
@@ -323,7 +313,7 @@ impl View {
         token: Option<&str>,
         limit: usize,
     ) -> Result<Page<CategoryMasterRecord>, ViewError> {
-        let prefix = keys::namespace(self.group, ns);
+        let prefix = keys::category_masters_of(self.group, ns);
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
         self.page(cf::CATEGORY_MASTERS, &prefix, start, limit, |_| true)
     }
@@ -358,7 +348,7 @@ impl View {
 
     /// Whether the user still has rooms, messages or subscriptions (for `checkClean`).
     pub fn user_has_data(&self, user: &str) -> Result<bool, ViewError> {
-        let prefix = KeyBuf::new(self.group).s(user).build();
+        let prefix = keys::messages_by_user_prefix(self.group, user);
         Ok(!self
             .store
             .scan(cf::MESSAGES_BY_USER, &prefix, None, 1)?
@@ -377,17 +367,14 @@ impl View {
         after: Option<(u64, u32)>,
         limit: usize,
     ) -> Result<Vec<(u64, u32, Vec<u8>)>, ViewError> {
-        let prefix = KeyBuf::new(self.group).build();
+        let prefix = keys::group_prefix(self.group);
         let start = after.map(|(i, s)| keys::outbox(self.group, i, s.saturating_add(1)));
         let rows = self
             .store
             .scan(cf::OUTBOX, &prefix, start.as_deref(), limit)?;
         Ok(rows
             .into_iter()
-            .filter_map(|(k, v)| {
-                let mut r = KeyReader::new(&k);
-                Some((r.u64()?, r.u64()? as u32, v))
-            })
+            .filter_map(|(k, v)| keys::decode_outbox(&k).map(|o| (o.index, o.seq, v)))
             .collect())
     }
 
@@ -406,9 +393,7 @@ impl View {
         token: Option<&str>,
         limit: usize,
     ) -> Result<Page<proto::gs2::records::GatewayNamespaceRecord>, ViewError> {
-        let prefix = KeyBuf::new(self.group)
-            .prefix(name_prefix.unwrap_or(""))
-            .build();
+        let prefix = keys::namespace_name_prefix(self.group, name_prefix.unwrap_or(""));
         let start = token.map(|t| self.token_decode(&prefix, t)).transpose()?;
         self.page(cf::GATEWAY_NAMESPACES, &prefix, start, limit, |_| true)
     }
@@ -443,7 +428,7 @@ impl View {
         room: &str,
         limit: usize,
     ) -> Result<Option<Vec<SubscribeRecord>>, ViewError> {
-        let prefix = keys::message_room_prefix(self.group, ns, room);
+        let prefix = keys::subs_by_room_prefix(self.group, ns, room);
         let (subs, more) = self.page(cf::SUBS_BY_ROOM, &prefix, None, limit, |_| true)?;
         Ok(more.is_none().then_some(subs))
     }

@@ -8,7 +8,7 @@ use super::message::delete_message;
 use super::{ok, Applied, INTERNAL_DEDUP_TTL_MS};
 use crate::storage::cf;
 use crate::storage::db::{decode, StoreError};
-use crate::storage::keys::{self, KeyBuf, KeyReader};
+use crate::storage::keys;
 use crate::storage::txn::Txn;
 
 pub(super) fn sweep(txn: &mut Txn, now: i64, dedup_before_ms: i64, limit: Option<u32>) -> Applied {
@@ -71,18 +71,18 @@ fn sweep_all(
     budget: &mut Budget,
 ) -> Result<(), StoreError> {
     let g = txn.group;
-    let namespaces = txn.scan(cf::NAMESPACES, &KeyBuf::new(g).build())?;
+    let namespaces = txn.scan(cf::NAMESPACES, &keys::group_prefix(g))?;
     for (_, v) in &namespaces {
         let ns: NamespaceRecord = decode(cf::NAMESPACES, v)?;
         let Some(cutoff) = ns.expiry_cutoff(now) else {
             continue;
         };
-        for (rk, _) in txn.scan(cf::ROOMS, &keys::namespace(g, &ns.name))? {
-            let mut r = KeyReader::new(&rk);
-            let (_, room) = (r.s(), r.s());
-            let Some(room) = room else { continue };
-            let prefix = keys::message_room_prefix(g, &ns.name, &room);
-            let end = KeyBuf::new(g).s(&ns.name).s(&room).ts(cutoff).build();
+        for (rk, _) in txn.scan(cf::ROOMS, &keys::rooms_of(g, &ns.name))? {
+            let Some(rk) = keys::decode_room(&rk) else {
+                continue;
+            };
+            let prefix = keys::message_room_prefix(g, &ns.name, &rk.room);
+            let end = keys::messages_at(g, &ns.name, &rk.room, cutoff);
             for (_, v) in txn.scan_until_at_most(cf::MESSAGES, &prefix, &end, budget.left())? {
                 let m: MessageRecord = decode(cf::MESSAGES, &v)?;
                 if !budget.take() {
@@ -93,13 +93,8 @@ fn sweep_all(
         }
     }
     // Internal keys (`~<time hex><uuid>`, one per forwarded write) sort by time: delete a range.
-    let internal = KeyBuf::new(g).prefix("~").build();
-    let internal_end = KeyBuf::new(g)
-        .prefix(&format!(
-            "~{:016x}",
-            now.saturating_sub(INTERNAL_DEDUP_TTL_MS).max(0)
-        ))
-        .build();
+    let internal = keys::dedup_scope_prefix(g, keys::INTERNAL_DEDUP_SCOPE);
+    let internal_end = keys::internal_dedup_before(g, now.saturating_sub(INTERNAL_DEDUP_TTL_MS));
     for (k, _) in txn.scan_until_at_most(cf::DEDUP, &internal, &internal_end, budget.left())? {
         if !budget.take() {
             return Ok(());
@@ -108,7 +103,7 @@ fn sweep_all(
     }
     // Client keys (`p:…`, `u:…`) live a day.
     for scope in ["p:", "u:"] {
-        for (k, v) in txn.scan(cf::DEDUP, &KeyBuf::new(g).prefix(scope).build())? {
+        for (k, v) in txn.scan(cf::DEDUP, &keys::dedup_scope_prefix(g, scope))? {
             let (at, _): (i64, Reply) = decode(cf::DEDUP, &v)?;
             if at < dedup_before_ms {
                 if !budget.take() {
@@ -118,7 +113,7 @@ fn sweep_all(
             }
         }
     }
-    for (k, v) in txn.scan(cf::UPLOADS, &KeyBuf::new(g).build())? {
+    for (k, v) in txn.scan(cf::UPLOADS, &keys::group_prefix(g))? {
         let (at, _): (i64, String) = decode(cf::UPLOADS, &v)?;
         if at < dedup_before_ms {
             if !budget.take() {

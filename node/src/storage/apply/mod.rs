@@ -119,7 +119,7 @@ pub fn apply_entry(txn: &mut Txn, index: u64, entry: &LogEntry) -> Applied {
 /// reply, and writes the events it emitted to the outbox.
 fn apply_write(txn: &mut Txn, index: u64, entry: &EntryV1) -> Applied {
     let meta = &entry.meta;
-    let dedup_key = meta.dedup.as_ref().map(|key| keys::token(txn.group, key));
+    let dedup_key = meta.dedup.as_ref().map(|key| keys::dedup(txn.group, key));
     if let Some(k) = &dedup_key {
         if let Some((_, reply)) = txn.get::<(i64, Reply)>(cf::DEDUP, k)? {
             return Ok(reply);

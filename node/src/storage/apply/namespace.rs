@@ -9,7 +9,7 @@ use proto::gs2::ChatError;
 use super::room::delete_room_data;
 use super::{ok, rejected, Applied};
 use crate::storage::cf;
-use crate::storage::keys::{self, KeyReader};
+use crate::storage::keys;
 use crate::storage::txn::Txn;
 
 pub(super) fn create(txn: &mut Txn, now: i64, name: &str, settings: &NamespaceSettings) -> Applied {
@@ -43,14 +43,15 @@ pub(super) fn update(txn: &mut Txn, now: i64, name: &str, settings: &NamespaceSe
 pub(super) fn delete(txn: &mut Txn, name: &str) -> Applied {
     let k = keys::namespace(txn.group, name);
     let rec = load_namespace!(txn, k);
-    for (rk, _) in txn.scan(cf::ROOMS, &k)? {
-        let mut r = KeyReader::new(&rk);
-        let (_, room) = (r.s(), r.s());
-        if let Some(room) = room {
-            delete_room_data(txn, name, &room)?;
+    for (rk, _) in txn.scan(cf::ROOMS, &keys::rooms_of(txn.group, name))? {
+        if let Some(rk) = keys::decode_room(&rk) {
+            delete_room_data(txn, name, &rk.room)?;
         }
     }
-    for (ck, _) in txn.scan(cf::CATEGORY_MASTERS, &k)? {
+    for (ck, _) in txn.scan(
+        cf::CATEGORY_MASTERS,
+        &keys::category_masters_of(txn.group, name),
+    )? {
         txn.delete(cf::CATEGORY_MASTERS, ck);
     }
     txn.delete(cf::CURRENT_MASTERS, k.clone());

@@ -112,7 +112,7 @@ pub(super) fn delete_room_data(txn: &mut Txn, ns: &str, room: &str) -> Result<()
         let m: MessageRecord = decode(cf::MESSAGES, &v)?;
         delete_message(txn, &m);
     }
-    for (_, v) in txn.scan(cf::SUBS_BY_ROOM, &keys::message_room_prefix(g, ns, room))? {
+    for (_, v) in txn.scan(cf::SUBS_BY_ROOM, &keys::subs_by_room_prefix(g, ns, room))? {
         let s: SubscribeRecord = decode(cf::SUBS_BY_ROOM, &v)?;
         delete_subscribe(txn, &s);
     }

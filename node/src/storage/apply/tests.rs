@@ -578,7 +578,7 @@ fn trim_outbox_drops_rows_up_to_its_index_even_within_its_own_batch() {
     assert!(txn
         .scan(
             crate::storage::cf::OUTBOX,
-            &crate::storage::keys::KeyBuf::new(0).build()
+            &crate::storage::keys::group_prefix(0)
         )
         .unwrap()
         .iter()

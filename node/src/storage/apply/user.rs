@@ -14,7 +14,7 @@ use super::subscription::{delete_subscribe, put_subscribe};
 use super::{ok, rejected, Applied};
 use crate::storage::cf;
 use crate::storage::db::{decode, StoreError};
-use crate::storage::keys::{self, KeyBuf, KeyReader};
+use crate::storage::keys;
 use crate::storage::txn::Txn;
 
 pub(super) fn store_upload(txn: &mut Txn, now: i64, token: &str, body: &str) -> Applied {
@@ -87,10 +87,10 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
         user_id: user.to_string(),
         ..Default::default()
     };
-    let namespaces = txn.scan(cf::NAMESPACES, &KeyBuf::new(g).build())?;
+    let namespaces = txn.scan(cf::NAMESPACES, &keys::group_prefix(g))?;
     for (_, v) in &namespaces {
         let ns: NamespaceRecord = decode(cf::NAMESPACES, v)?;
-        for (_, v) in txn.scan(cf::ROOMS, &keys::namespace(g, &ns.name))? {
+        for (_, v) in txn.scan(cf::ROOMS, &keys::rooms_of(g, &ns.name))? {
             let r: RoomRecord = decode(cf::ROOMS, &v)?;
             if r.user_id.as_deref() == Some(user) {
                 dump.rooms.push(r);
@@ -98,30 +98,29 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
         }
         for (k, _) in txn.scan(
             cf::SUBS_BY_USER,
-            &KeyBuf::new(g).s(&ns.name).s(user).build(),
+            &keys::subs_by_user_prefix(g, &ns.name, user, ""),
         )? {
-            let mut r = KeyReader::new(&k);
-            let (_, _, room) = (r.s(), r.s(), r.s());
-            if let Some(room) = room {
-                let sk = keys::sub_by_room(g, &ns.name, &room, user);
+            if let Some(k) = keys::decode_sub_by_user(&k) {
+                let sk = keys::sub_by_room(g, &ns.name, &k.room, user);
                 if let Some(s) = txn.get::<SubscribeRecord>(cf::SUBS_BY_ROOM, &sk)? {
                     dump.subscribes.push(s);
                 }
             }
         }
     }
-    for (_, v) in txn.scan(cf::GATEWAY_NAMESPACES, &KeyBuf::new(g).build())? {
+    for (_, v) in txn.scan(cf::GATEWAY_NAMESPACES, &keys::group_prefix(g))? {
         let ns: GatewayNamespaceRecord = decode(cf::GATEWAY_NAMESPACES, &v)?;
         let k = keys::firebase_token(g, &ns.name, user);
         if let Some(t) = txn.get::<FirebaseTokenRecord>(cf::FIREBASE_TOKENS, &k)? {
             dump.firebase_tokens.push(t);
         }
     }
-    for (k, _) in txn.scan(cf::MESSAGES_BY_USER, &KeyBuf::new(g).s(user).build())? {
-        let mut r = KeyReader::new(&k);
-        let (_, ns, room, created, name) = (r.s(), r.s(), r.s(), r.u64(), r.tail());
-        if let (Some(ns), Some(room), Some(created), Some(name)) = (ns, room, created, name) {
-            let mk = keys::message(g, &ns, &room, created as i64, &name);
+    for (k, _) in txn.scan(
+        cf::MESSAGES_BY_USER,
+        &keys::messages_by_user_prefix(g, user),
+    )? {
+        if let Some(k) = keys::decode_message_by_user(&k) {
+            let mk = keys::message(g, &k.ns, &k.room, k.created_at, &k.name);
             if let Some(m) = txn.get::<MessageRecord>(cf::MESSAGES, &mk)? {
                 dump.messages.push(m);
             }
