@@ -64,6 +64,30 @@ impl Lifecycle {
             .spawn(task.instrument(tracing::info_span!("task", name)));
     }
 
+    /// Spawns a long-lived task that runs until it ends or the node stops, whichever comes
+    /// first (for loops that do not watch the token themselves), tracked like [`Lifecycle::spawn`].
+    pub fn spawn_until<F>(&self, name: &'static str, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let token = self.token.clone();
+        self.spawn(name, async move {
+            tokio::select! {
+                _ = task => {}
+                _ = token.cancelled() => {}
+            }
+        });
+    }
+
+    /// Tracks a short-lived task (one per connection or per batch): shutdown awaits it too. It
+    /// is not cancelled; it should end with its connection or its batch.
+    pub fn track<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tracker.spawn(task);
+    }
+
     /// Records a fatal error (the first one wins) and starts the shutdown.
     pub fn fatal(&self, component: &'static str, reason: impl Display) {
         let reason = reason.to_string();

@@ -96,6 +96,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         StateMachine::new(store.clone(), DEFAULT_GROUP, config.data_dir.clone()),
     )
     .await?;
+    // Every task is spawned on `life` and watches its token; a fatal error anywhere cancels it,
+    // and the node stops instead of serving stale data.
+    let life = Lifecycle::new();
     let cluster = Cluster::new(
         raft.clone(),
         config.node_id,
@@ -103,14 +106,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         pool,
         Duration::from_millis(lease_ms),
         commit_index,
+        &life,
     );
-
-    // Every long-lived task is spawned on `life` and watches its token; a fatal error anywhere
-    // cancels it, and the node stops instead of serving stale data.
-    let life = Lifecycle::new();
     life.spawn(
         "raft-port",
-        raft_server::serve(raft_listener, cluster.clone(), life.token()),
+        raft_server::serve(raft_listener, cluster.clone(), life.clone()),
     );
     life.spawn("raft-watch", watch_fatal(raft.clone(), life.clone()));
 
@@ -121,9 +121,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     write_ports(&config, api_addr, raft_addr)?;
 
-    life.spawn(
+    life.spawn_until(
         "raft-metrics",
-        until(life.clone(), crate::raft::gauges::watch_raft(raft.clone())),
+        crate::raft::gauges::watch_raft(raft.clone()),
     );
     life.spawn("sweep", sweep_loop(cluster.clone(), life.token()));
 
@@ -132,7 +132,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     cluster.serve_gateway(Arc::new(crate::gateway::peer::PeerCalls(registry.clone())));
     let (bus, deliveries) = match &config.nats {
         Some(nats) => {
-            let (bus, d) = NatsBus::start(nats).await?;
+            let (bus, d) = NatsBus::start(nats, &life).await?;
             (Bus::Nats(Box::new(bus)), d)
         }
         None => {
@@ -157,13 +157,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     });
     let fanout = fanout::run(cluster.clone(), view.clone(), registry, deliveries.fanout);
-    life.spawn("fanout", until(life.clone(), fanout));
+    life.spawn_until("fanout", fanout);
     let push = push::run(gateway.clone(), view.clone(), deliveries.push);
-    life.spawn("push", until(life.clone(), push));
-    life.spawn(
-        "mobile",
-        until(life.clone(), mobile::run(gateway.clone(), mobile_rx)),
-    );
+    life.spawn_until("push", push);
+    life.spawn_until("mobile", mobile::run(gateway.clone(), mobile_rx));
 
     let public_url = config
         .public_url
@@ -209,14 +206,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     life.shutdown(SHUTDOWN_DEADLINE).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Runs `task` until it ends or the node stops.
-async fn until(life: Lifecycle, task: impl std::future::Future<Output = ()>) {
-    tokio::select! {
-        _ = task => {}
-        _ = life.stopping() => {}
-    }
 }
 
 /// Raft stopped by a fatal error (a storage error in the log or in apply) stops the node.

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::{Acker, BusError, Deliveries, PushJob};
 use crate::config::NatsConfig;
+use crate::lifecycle::Lifecycle;
 use crate::retry::Backoff;
 
 const POSTED_FILTER: &str = "chat.ns.*.room.*.messagePosted";
@@ -50,7 +51,11 @@ pub struct NatsBus {
 
 impl NatsBus {
     /// Connects (retrying in the background if NATS is not up yet) and starts the consumers.
-    pub async fn start(config: &NatsConfig) -> anyhow::Result<(NatsBus, Deliveries)> {
+    /// Connects and starts the two consumer loops as tasks of `life`.
+    pub async fn start(
+        config: &NatsConfig,
+        life: &Lifecycle,
+    ) -> anyhow::Result<(NatsBus, Deliveries)> {
         let connected = Arc::new(AtomicBool::new(false));
         let flag = connected.clone();
         let mut opts = async_nats::ConnectOptions::new()
@@ -112,8 +117,8 @@ impl NatsBus {
         };
         let (fanout_tx, fanout) = mpsc::channel(4096);
         let (push_tx, push) = mpsc::channel(256);
-        tokio::spawn(bus.clone().fanout_loop(fanout_tx));
-        tokio::spawn(bus.clone().push_loop(push_tx));
+        life.spawn_until("nats-fanout", bus.clone().fanout_loop(fanout_tx));
+        life.spawn_until("nats-push", bus.clone().push_loop(push_tx));
         Ok((bus, Deliveries { fanout, push }))
     }
 

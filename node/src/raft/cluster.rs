@@ -21,6 +21,7 @@ use super::proposer::Proposer;
 use super::rpc::{RpcBody, RpcResponse};
 use super::service::PeerService;
 use super::{Node, NodeId, Raft};
+use crate::lifecycle::Lifecycle;
 use crate::storage::log_store::CommitIndex;
 
 /// Why a cluster operation did not happen. Faces map these once each (GS2: 503 for the first
@@ -129,8 +130,9 @@ impl Cluster {
         pool: PeerPool,
         lease: Duration,
         commit_index: CommitIndex,
+        life: &Lifecycle,
     ) -> Self {
-        let proposer = Proposer::spawn(raft.clone());
+        let proposer = Proposer::spawn(raft.clone(), life);
         Cluster {
             inner: Arc::new(Inner {
                 raft,

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use super::rpc::ForwardError;
 use super::{Node, NodeId, Raft};
 use crate::clock::now_ms;
+use crate::lifecycle::Lifecycle;
 
 /// One write waiting for the proposer, with where to send its reply.
 struct Proposal {
@@ -36,7 +37,12 @@ fn map_write_error(e: ClientWriteError<NodeId, Node>) -> ForwardError {
 
 /// The leader's proposer: takes every write waiting, stamps their clock (monotonic in log
 /// order), proposes them as one entry, and hands each waiter its own reply.
-async fn run_proposer(raft: Raft, last_stamp: Arc<AtomicI64>, mut rx: mpsc::Receiver<Proposal>) {
+async fn run_proposer(
+    raft: Raft,
+    last_stamp: Arc<AtomicI64>,
+    mut rx: mpsc::Receiver<Proposal>,
+    life: Lifecycle,
+) {
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     while let Some(first) = rx.recv().await {
         let Ok(permit) = in_flight.clone().acquire_owned().await else {
@@ -68,7 +74,7 @@ async fn run_proposer(raft: Raft, last_stamp: Arc<AtomicI64>, mut rx: mpsc::Rece
         };
         // Enqueue in order here; wait for the outcome in a task.
         let responder = raft.client_write_ff(entry).await;
-        tokio::spawn(async move {
+        life.track(async move {
             let _permit = permit;
             let result = match responder {
                 Err(fatal) => Err(ForwardError::Failed(fatal.to_string())),
@@ -112,11 +118,11 @@ pub(super) struct Proposer {
 }
 
 impl Proposer {
-    /// Starts the proposer task (inside a tokio runtime).
-    pub(super) fn spawn(raft: Raft) -> Self {
+    /// Starts the proposer as a task of `life` (inside a tokio runtime); it stops with the node.
+    pub(super) fn spawn(raft: Raft, life: &Lifecycle) -> Self {
         let (tx, rx) = mpsc::channel(8 * MAX_BATCH);
         let last_stamp = Arc::new(AtomicI64::new(0));
-        tokio::spawn(run_proposer(raft, last_stamp, rx));
+        life.spawn_until("proposer", run_proposer(raft, last_stamp, rx, life.clone()));
         Proposer { tx }
     }
 

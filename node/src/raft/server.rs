@@ -12,22 +12,27 @@ use super::cluster::Cluster;
 use super::failover;
 use super::network::codec;
 use super::rpc::{self, RpcBody, RpcRequest, RpcResponse, RPC_VERSION};
+use crate::lifecycle::Lifecycle;
 
-pub async fn serve(
-    listener: TcpListener,
-    cluster: Cluster,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
+/// Accepts peer connections until the node stops; each connection is a task tracked by `life`
+/// that ends with the connection or when the node stops.
+pub async fn serve(listener: TcpListener, cluster: Cluster, life: Lifecycle) {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let cluster = cluster.clone();
-                    tokio::spawn(async move { connection(stream, peer, cluster).await });
+                    let stop = life.token();
+                    life.track(async move {
+                        tokio::select! {
+                            _ = connection(stream, peer, cluster) => {}
+                            _ = stop.cancelled() => {}
+                        }
+                    });
                 }
                 Err(e) => tracing::warn!(error = %e, "raft accept failed"),
             },
-            _ = shutdown.cancelled() => return,
+            _ = life.stopping() => return,
         }
     }
 }
