@@ -98,7 +98,7 @@ impl NatsBus {
             opts = opts.add_root_certificates(ca.clone());
         }
         let urls: Vec<async_nats::ServerAddr> = config
-            .urls
+            .url
             .iter()
             .map(|u| u.parse())
             .collect::<Result<_, _>>()?;
