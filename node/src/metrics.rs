@@ -40,26 +40,24 @@ pub static HTTP_LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
     )
 });
 
-pub static APPLY_BATCH: LazyLock<Histogram> = LazyLock::new(|| {
+/// A histogram of batch sizes: 1, 2, 4, … 2048 entries.
+fn batch_sizes(name: &str, help: &str) -> Histogram {
     register(
         Histogram::with_opts(
-            HistogramOpts::new("chat_apply_batch_entries", "Writes per apply batch")
+            HistogramOpts::new(name, help)
                 .buckets(prometheus::exponential_buckets(1.0, 2.0, 12).expect("valid")),
         )
         .expect("valid metric"),
     )
-});
+}
+
+pub static APPLY_BATCH: LazyLock<Histogram> =
+    LazyLock::new(|| batch_sizes("chat_apply_batch_entries", "Writes per apply batch"));
 
 pub static LOG_APPEND_BATCH: LazyLock<Histogram> = LazyLock::new(|| {
-    register(
-        Histogram::with_opts(
-            HistogramOpts::new(
-                "chat_log_append_batch_entries",
-                "Log entries per fsync'd append (group commit)",
-            )
-            .buckets(prometheus::exponential_buckets(1.0, 2.0, 12).expect("valid")),
-        )
-        .expect("valid metric"),
+    batch_sizes(
+        "chat_log_append_batch_entries",
+        "Log entries per fsync'd append (group commit)",
     )
 });
 

@@ -103,7 +103,7 @@ impl NatsBus {
             opts = opts.add_root_certificates(ca.clone());
         }
         let urls: Vec<async_nats::ServerAddr> = config
-            .urls
+            .url
             .iter()
             .map(|u| u.parse())
             .collect::<Result<_, _>>()?;
@@ -205,13 +205,7 @@ impl NatsBus {
             })
             .await
             .map_err(|e| err(e.to_string()))?;
-        let mut messages = consumer
-            .stream()
-            .heartbeat(Duration::from_secs(2))
-            .expires(Duration::from_secs(10))
-            .messages()
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let mut messages = pull(&consumer).await?;
         while let Some(msg) = messages.next().await {
             let msg = msg.map_err(|e| err(e.to_string()))?;
             let seq = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
@@ -264,13 +258,7 @@ impl NatsBus {
                 .await
                 .map_err(|e| err(e.to_string()))?;
         }
-        let mut messages = consumer
-            .stream()
-            .heartbeat(Duration::from_secs(2))
-            .expires(Duration::from_secs(10))
-            .messages()
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let mut messages = pull(&consumer).await?;
         while let Some(msg) = messages.next().await {
             let msg = msg.map_err(|e| err(e.to_string()))?;
             match serde_json::from_slice::<Envelope>(&msg.payload) {
@@ -291,4 +279,16 @@ impl NatsBus {
         }
         Err(err("consumer stream ended".into()))
     }
+}
+
+/// The consumer's messages, pulled in batches, with heartbeats so that a dead connection ends
+/// the stream.
+async fn pull(consumer: &consumer::PullConsumer) -> Result<consumer::pull::Stream, BusError> {
+    consumer
+        .stream()
+        .heartbeat(Duration::from_secs(2))
+        .expires(Duration::from_secs(10))
+        .messages()
+        .await
+        .map_err(|e| BusError::Unavailable(e.to_string()))
 }

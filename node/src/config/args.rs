@@ -48,6 +48,22 @@ pub enum ConfigAction {
     Print(Box<NodeArgs>),
 }
 
+/// `--flag` alone means `--flag=true`, and `--flag=false` turns off what the file turned on;
+/// the variable takes `true`/`false` (and `1`/`0`, `yes`/`no`…). Used as `#[arg(switch())]`.
+trait Switch {
+    fn switch(self) -> Self;
+}
+
+impl Switch for clap::Arg {
+    fn switch(self) -> Self {
+        self.action(ArgAction::Set)
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true")
+            .value_parser(clap::builder::BoolishValueParser::new())
+    }
+}
+
 /// Where a value given to clap came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -98,9 +114,7 @@ pub struct NodeArgs {
     pub previous_client_secrets: Option<Vec<String>>,
     /// Do not bootstrap: wait to be added through the admin API of a cluster member.
     /// `--join=false` turns off a `join = true` of the file.
-    #[arg(long, env = "CHAT_JOIN", action = ArgAction::Set, num_args = 0..=1,
-          require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "CHAT_JOIN", switch())]
     pub join: Option<bool>,
     /// Bootstrap a fixed cluster: "1=host:port,2=host:port,3=host:port" (Raft addresses).
     /// The node with the lowest id initializes it.
@@ -129,9 +143,7 @@ pub struct NodeArgs {
     #[arg(long, env = "CHAT_LOG_LEVEL")]
     pub log_level: Option<String>,
     /// Emit logs as JSON lines (`--log-json=false` turns off a `json = true` of the file).
-    #[arg(long, env = "CHAT_LOG_JSON", action = ArgAction::Set, num_args = 0..=1,
-          require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "CHAT_LOG_JSON", switch())]
     pub log_json: Option<bool>,
     /// NATS server URLs, comma-separated (e.g. nats://127.0.0.1:4222). Without it a single
     /// node uses the in-process bus; clusters need NATS for push delivery.
@@ -150,9 +162,7 @@ pub struct NodeArgs {
     #[arg(long, env = "CHAT_NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
     /// Require TLS to NATS (`--nats-tls=false` turns off a `tls = true` of the file).
-    #[arg(long, env = "CHAT_NATS_TLS", action = ArgAction::Set, num_args = 0..=1,
-          require_equals = true, default_missing_value = "true",
-          value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "CHAT_NATS_TLS", switch())]
     pub nats_tls: Option<bool>,
     /// CA certificate (PEM) to verify the NATS servers.
     #[arg(long, env = "CHAT_NATS_CA")]

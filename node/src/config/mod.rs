@@ -23,18 +23,9 @@ pub use file::Settings;
 
 use crate::raft::NodeId;
 
-/// How to reach NATS JetStream.
-#[derive(Debug, Clone, Default)]
-pub struct NatsConfig {
-    pub urls: Vec<String>,
-    pub token: Option<String>,
-    pub user: Option<String>,
-    pub password: Option<String>,
-    pub creds: Option<PathBuf>,
-    pub tls: bool,
-    pub ca: Option<PathBuf>,
-    pub stream: String,
-}
+/// How to reach NATS JetStream: the `[nats]` settings, `url` holding one server URL per entry
+/// (the `a,b` entries split).
+pub type NatsConfig = file::NatsSettings;
 
 /// How this node enters a cluster at first start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,20 +248,11 @@ impl Config {
         let nats = if s.nats.url.is_empty() {
             None
         } else {
-            let urls: Vec<String> = entries(&s.nats.url).map(String::from).collect();
-            if urls.is_empty() {
+            let url: Vec<String> = entries(&s.nats.url).map(String::from).collect();
+            if url.is_empty() {
                 return Err(invalid("nats.url", "no server URL given"));
             }
-            Some(NatsConfig {
-                urls,
-                token: s.nats.token,
-                user: s.nats.user,
-                password: s.nats.password,
-                creds: s.nats.creds,
-                tls: s.nats.tls,
-                ca: s.nats.ca,
-                stream: s.nats.stream,
-            })
+            Some(NatsConfig { url, ..s.nats })
         };
         if nats.is_none() && !matches!(bootstrap, Bootstrap::Single) {
             warnings.push(ConfigWarning::NoNats);

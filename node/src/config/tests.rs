@@ -186,7 +186,7 @@ fn lists_are_split_at_commas_from_flags_and_variables() {
         &[],
     )
     .unwrap();
-    assert_eq!(c.nats.unwrap().urls, ["nats://a:4222", "nats://b:4222"]);
+    assert_eq!(c.nats.unwrap().url, ["nats://a:4222", "nats://b:4222"]);
     assert_eq!(c.dial_overrides.len(), 2);
     assert_eq!(c.dial_overrides["10.0.0.3:8081"], "127.0.0.1:18082");
     assert_eq!(
@@ -202,7 +202,7 @@ fn lists_are_split_at_commas_from_flags_and_variables() {
         ],
     )
     .unwrap();
-    assert_eq!(c.nats.unwrap().urls.len(), 3);
+    assert_eq!(c.nats.unwrap().url.len(), 3);
     assert!(matches!(c.bootstrap, Bootstrap::Members(ref m) if m.len() == 2));
 
     // A flag's list replaces the file's.
@@ -213,7 +213,7 @@ fn lists_are_split_at_commas_from_flags_and_variables() {
         &[],
     )
     .unwrap();
-    assert_eq!(c.nats.unwrap().urls, ["nats://z:4222"]);
+    assert_eq!(c.nats.unwrap().url, ["nats://z:4222"]);
 
     let short = load(&with_creds(&["--previous-client-secrets", "short"]), &[]).unwrap_err();
     assert!(
@@ -244,7 +244,7 @@ fn the_old_flat_keys_are_accepted_with_a_warning() {
     assert_eq!(c.node_id, 2);
     assert_eq!(c.heartbeat_ms, 50);
     assert!(matches!(c.bootstrap, Bootstrap::Members(ref m) if m.len() == 2));
-    assert_eq!(c.nats.unwrap().urls.len(), 2);
+    assert_eq!(c.nats.unwrap().url.len(), 2);
     assert!(c.log_json && !c.generated_credentials);
     assert!(c.warnings.contains(&ConfigWarning::LegacyKey {
         old: "api_addr",

@@ -119,14 +119,10 @@ impl Gateway {
             user: user.into(),
             frame,
         };
-        self.broadcast(req)
-            .await
-            .into_iter()
-            .flat_map(|r| match r {
-                GatewayResponse::Connections(c) => c,
-                _ => Vec::new(),
-            })
-            .collect()
+        gather(self.broadcast(req).await, |r| match r {
+            GatewayResponse::Connections(c) => c,
+            _ => Vec::new(),
+        })
     }
 
     /// Binds a connection (on whichever node holds it) to a user.
@@ -162,25 +158,27 @@ impl Gateway {
             namespace: namespace.into(),
             users,
         };
-        self.broadcast(req)
-            .await
-            .into_iter()
-            .flat_map(|r| match r {
-                GatewayResponse::Online(u) => u,
-                _ => Vec::new(),
-            })
-            .collect()
+        gather(self.broadcast(req).await, |r| match r {
+            GatewayResponse::Online(u) => u,
+            _ => Vec::new(),
+        })
     }
 }
 
+/// What every node answered, concatenated: `pick` takes the items of the answers of the
+/// expected kind (and none of any other).
+fn gather<T, C: FromIterator<T>>(
+    answers: Vec<GatewayResponse>,
+    pick: impl FnMut(GatewayResponse) -> Vec<T>,
+) -> C {
+    answers.into_iter().flat_map(pick).collect()
+}
+
 fn flatten_sessions(answers: Vec<GatewayResponse>) -> Vec<SessionInfo> {
-    let mut all: Vec<SessionInfo> = answers
-        .into_iter()
-        .flat_map(|r| match r {
-            GatewayResponse::Sessions(s) => s,
-            _ => Vec::new(),
-        })
-        .collect();
+    let mut all: Vec<SessionInfo> = gather(answers, |r| match r {
+        GatewayResponse::Sessions(s) => s,
+        _ => Vec::new(),
+    });
     all.sort_by(|a, b| (a.created_at, &a.connection_id).cmp(&(b.created_at, &b.connection_id)));
     all.dedup_by(|a, b| a.connection_id == b.connection_id);
     all

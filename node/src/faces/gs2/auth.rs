@@ -194,20 +194,19 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The access claims of `uid`, expiring at `exp` (ms).
+    pub(super) fn access(uid: &str, exp: i64) -> Claims {
+        Claims::Access {
+            uid: uid.into(),
+            exp,
+        }
+    }
+
     #[test]
     fn signed_tokens_verify_and_forgeries_do_not() {
         let t = Tokens::new("id", "secret-secret");
-        let tok = t.sign(&Claims::Access {
-            uid: "u1".into(),
-            exp: 2_000,
-        });
-        assert_eq!(
-            t.verify(&tok, 1_000).unwrap(),
-            Claims::Access {
-                uid: "u1".into(),
-                exp: 2_000
-            }
-        );
+        let tok = t.sign(&access("u1", 2_000));
+        assert_eq!(t.verify(&tok, 1_000).unwrap(), access("u1", 2_000));
         assert!(t.verify(&tok, 2_000).is_err(), "expired");
         let other = Tokens::new("id", "another-secret");
         assert!(other.verify(&tok, 1_000).is_err(), "other key");
@@ -225,6 +224,7 @@ mod tests {
 
 #[cfg(test)]
 mod rotation_tests {
+    use super::tests::access;
     use super::*;
 
     #[test]
@@ -247,18 +247,12 @@ mod rotation_tests {
     #[test]
     fn a_rotated_secret_keeps_old_tokens_valid_and_signs_new_ones() {
         let old = Tokens::new("id", "old-secret-1");
-        let tok = old.sign(&Claims::Access {
-            uid: "u1".into(),
-            exp: 10_000,
-        });
+        let tok = old.sign(&access("u1", 10_000));
         let tag = old.tag("upload:x");
         let rotated = Tokens::rotating("id", "new-secret-2", &["old-secret-1".into()]);
         assert!(rotated.verify(&tok, 1_000).is_ok());
         assert!(rotated.check_tag("upload:x", &tag));
-        let fresh = rotated.sign(&Claims::Access {
-            uid: "u1".into(),
-            exp: 10_000,
-        });
+        let fresh = rotated.sign(&access("u1", 10_000));
         assert!(
             old.verify(&fresh, 1_000).is_err(),
             "signed with the new secret"

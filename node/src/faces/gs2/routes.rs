@@ -81,6 +81,23 @@ macro_rules! route {
     };
 }
 
+/// `getServiceVersion` and the per-user data methods: the same handlers under chat and gateway
+/// (one dump holds both).
+macro_rules! system_routes {
+    ($svc:literal) => {
+        [
+            route!(GET $svc "/system/version" => "namespace"."getServiceVersion", Project, namespace::version),
+            route!(POST $svc "/system/dump/user/{userId}" => "namespace"."dumpUserDataByUserId", Project, user_data::dump),
+            route!(GET $svc "/system/dump/user/{userId}" => "namespace"."checkDumpUserDataByUserId", Project, user_data::check_dump),
+            route!(POST $svc "/system/clean/user/{userId}" => "namespace"."cleanUserDataByUserId", Project, user_data::clean),
+            route!(GET $svc "/system/clean/user/{userId}" => "namespace"."checkCleanUserDataByUserId", Project, user_data::check_clean),
+            route!(POST $svc "/system/import/user/{userId}/prepare" => "namespace"."prepareImportUserDataByUserId", Project, user_data::prepare_import),
+            route!(POST $svc "/system/import/user/{userId}" => "namespace"."importUserDataByUserId", Project, user_data::import),
+            route!(GET $svc "/system/import/user/{userId}/{uploadToken}" => "namespace"."checkImportUserDataByUserId", Project, user_data::check_import),
+        ]
+    };
+}
+
 pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
     let mut v = vec![
         // identifier / auth
@@ -93,33 +110,28 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         route!(GET "chat" "/{namespaceName}" => "namespace"."getNamespace", Project, namespace::get),
         route!(PUT "chat" "/{namespaceName}" => "namespace"."updateNamespace", Project, namespace::update),
         route!(DELETE "chat" "/{namespaceName}" => "namespace"."deleteNamespace", Project, namespace::delete),
-        route!(GET "chat" "/system/version" => "namespace"."getServiceVersion", Project, namespace::version),
-        route!(POST "chat" "/system/dump/user/{userId}" => "namespace"."dumpUserDataByUserId", Project, user_data::dump),
-        route!(GET "chat" "/system/dump/user/{userId}" => "namespace"."checkDumpUserDataByUserId", Project, user_data::check_dump),
-        route!(POST "chat" "/system/clean/user/{userId}" => "namespace"."cleanUserDataByUserId", Project, user_data::clean),
-        route!(GET "chat" "/system/clean/user/{userId}" => "namespace"."checkCleanUserDataByUserId", Project, user_data::check_clean),
-        route!(POST "chat" "/system/import/user/{userId}/prepare" => "namespace"."prepareImportUserDataByUserId", Project, user_data::prepare_import),
-        route!(POST "chat" "/system/import/user/{userId}" => "namespace"."importUserDataByUserId", Project, user_data::import),
-        route!(GET "chat" "/system/import/user/{userId}/{uploadToken}" => "namespace"."checkImportUserDataByUserId", Project, user_data::check_import),
+    ];
+    v.extend(system_routes!("chat"));
+    v.extend([
         route!(GET "chat" "/system/download/{userId}/{tag}" => "system"."download", Public, user_data::download),
         // rooms
         route!(GET "chat" "/{namespaceName}/room" => "room"."describeRooms", Project, room::describe),
         route!(POST "chat" "/{namespaceName}/room/user" => "room"."createRoom", Player, room::create),
-        route!(POST "chat" "/{namespaceName}/room" => "room"."createRoomFromBackend", Project, room::create_from_backend),
+        route!(POST "chat" "/{namespaceName}/room" => "room"."createRoomFromBackend", Project, room::create),
         route!(GET "chat" "/{namespaceName}/room/{roomName}" => "room"."getRoom", Project, room::get),
         route!(PUT "chat" "/{namespaceName}/room/{roomName}/user" => "room"."updateRoom", Player, room::update),
-        route!(PUT "chat" "/{namespaceName}/room/{roomName}" => "room"."updateRoomFromBackend", Project, room::update_from_backend),
+        route!(PUT "chat" "/{namespaceName}/room/{roomName}" => "room"."updateRoomFromBackend", Project, room::update),
         route!(DELETE "chat" "/{namespaceName}/room/{roomName}/user" => "room"."deleteRoom", Player, room::delete),
-        route!(DELETE "chat" "/{namespaceName}/room/{roomName}" => "room"."deleteRoomFromBackend", Project, room::delete_from_backend),
+        route!(DELETE "chat" "/{namespaceName}/room/{roomName}" => "room"."deleteRoomFromBackend", Project, room::delete),
         // messages
         route!(GET "chat" "/{namespaceName}/room/{roomName}/message" => "message"."describeMessages", Player, message::describe),
-        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/get" => "message"."describeMessagesByUserId", Project, message::describe_by_user_id),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/get" => "message"."describeMessagesByUserId", Project, message::describe),
         route!(GET "chat" "/{namespaceName}/room/{roomName}/message/latest" => "message"."describeLatestMessages", Player, message::latest),
-        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/latest/get" => "message"."describeLatestMessagesByUserId", Project, message::latest_by_user_id),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/latest/get" => "message"."describeLatestMessagesByUserId", Project, message::latest),
         route!(POST "chat" "/{namespaceName}/room/{roomName}/message" => "message"."post", Player, message::post),
-        route!(POST "chat" "/{namespaceName}/room/{roomName}/message/user/{userId}" => "message"."postByUserId", Project, message::post_by_user_id),
+        route!(POST "chat" "/{namespaceName}/room/{roomName}/message/user/{userId}" => "message"."postByUserId", Project, message::post),
         route!(GET "chat" "/{namespaceName}/room/{roomName}/message/{messageName}" => "message"."getMessage", Player, message::get),
-        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/{messageName}/get" => "message"."getMessageByUserId", Project, message::get_by_user_id),
+        route!(GET "chat" "/{namespaceName}/room/{roomName}/message/{messageName}/get" => "message"."getMessageByUserId", Project, message::get),
         route!(DELETE "chat" "/{namespaceName}/room/{roomName}/message/{messageName}" => "message"."deleteMessage", Project, message::delete),
         // subscriptions
         route!(GET "chat" "/{namespaceName}/user/me/room/subscribe" => "subscribe"."describeSubscribes", Player, subscribe::describe),
@@ -153,14 +165,9 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         route!(GET "gateway" "/{namespaceName}" => "namespace"."getNamespace", Project, gw::namespace::get),
         route!(PUT "gateway" "/{namespaceName}" => "namespace"."updateNamespace", Project, gw::namespace::update),
         route!(DELETE "gateway" "/{namespaceName}" => "namespace"."deleteNamespace", Project, gw::namespace::delete),
-        route!(GET "gateway" "/system/version" => "namespace"."getServiceVersion", Project, namespace::version),
-        route!(POST "gateway" "/system/dump/user/{userId}" => "namespace"."dumpUserDataByUserId", Project, user_data::dump),
-        route!(GET "gateway" "/system/dump/user/{userId}" => "namespace"."checkDumpUserDataByUserId", Project, user_data::check_dump),
-        route!(POST "gateway" "/system/clean/user/{userId}" => "namespace"."cleanUserDataByUserId", Project, user_data::clean),
-        route!(GET "gateway" "/system/clean/user/{userId}" => "namespace"."checkCleanUserDataByUserId", Project, user_data::check_clean),
-        route!(POST "gateway" "/system/import/user/{userId}/prepare" => "namespace"."prepareImportUserDataByUserId", Project, user_data::prepare_import),
-        route!(POST "gateway" "/system/import/user/{userId}" => "namespace"."importUserDataByUserId", Project, user_data::import),
-        route!(GET "gateway" "/system/import/user/{userId}/{uploadToken}" => "namespace"."checkImportUserDataByUserId", Project, user_data::check_import),
+    ]);
+    v.extend(system_routes!("gateway"));
+    v.extend([
         route!(GET "gateway" "/{namespaceName}/session/user/me" => "webSocketSession"."describeWebSocketSessions", Player, gw::session::describe),
         route!(GET "gateway" "/{namespaceName}/session/user/{userId}" => "webSocketSession"."describeWebSocketSessionsByUserId", Project, gw::session::describe),
         route!(POST "gateway" "/{namespaceName}/session/user/me/user" => "webSocketSession"."setUserId", Player, gw::session::set_user_id),
@@ -175,7 +182,7 @@ pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         route!(DELETE "gateway" "/{namespaceName}/user/me/firebase/token" => "firebaseToken"."deleteFirebaseToken", Player, gw::firebase::delete),
         route!(DELETE "gateway" "/{namespaceName}/user/{userId}/firebase/token" => "firebaseToken"."deleteFirebaseTokenByUserId", Project, gw::firebase::delete),
         route!(POST "gateway" "/{namespaceName}/user/{userId}/firebase/token/notification" => "firebaseToken"."sendMobileNotificationByUserId", Project, gw::session::send_mobile_notification),
-    ];
+    ]);
     let mut upload = route!(PUT "chat" "/system/upload/{uploadToken}" => "system"."upload", Public, user_data::upload);
     upload.raw_body = true;
     v.push(upload);

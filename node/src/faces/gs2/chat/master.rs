@@ -2,15 +2,15 @@
 //! `direct` mode or through the three-request `preUpload` flow with an upload URL served by
 //! the node itself. The GitHub variant is refused: a self-hosted cluster does not reach GitHub.
 
-use proto::command::{Command, Outcome};
+use proto::command::Command;
 use proto::gs2::models::{MasterCategoryModel, MasterSettings};
 use proto::gs2::records::ActiveCategoryModel;
-use proto::gs2::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, UPLOAD_TOKEN_MAX};
+use proto::gs2::validate::{self, DESCRIPTION_MAX, UPLOAD_TOKEN_MAX};
 use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::user_data::new_upload;
-use super::{item, items, read, unexpected, write};
+use super::{item, items, name_field, page, read, text_field, write_item};
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
@@ -18,12 +18,7 @@ use crate::faces::gs2::App;
 const MASTER_VERSION: &str = "2020-04-30";
 
 fn ns(req: &Req) -> Result<String, ChatError> {
-    validate::required_name(
-        "categoryModel",
-        "namespaceName",
-        req.opt_str("namespaceName")?.as_deref(),
-        NAME_MAX,
-    )
+    name_field(req, "categoryModel", "namespaceName")
 }
 
 fn category(req: &Req) -> Result<i64, ChatError> {
@@ -35,13 +30,7 @@ fn category(req: &Req) -> Result<i64, ChatError> {
 }
 
 fn master_fields(req: &Req) -> Result<(Option<String>, Option<String>), ChatError> {
-    let description = req.opt_str("description")?;
-    validate::text(
-        "categoryModelMaster",
-        "description",
-        description.as_deref(),
-        DESCRIPTION_MAX,
-    )?;
+    let description = text_field(req, "categoryModelMaster", "description", DESCRIPTION_MAX)?;
     let reject = req.opt_str("rejectAccessTokenPost")?;
     validate::enabled_disabled(
         "categoryModelMaster",
@@ -49,13 +38,6 @@ fn master_fields(req: &Req) -> Result<(Option<String>, Option<String>), ChatErro
         reject.as_deref(),
     )?;
     Ok((description, reject))
-}
-
-fn master_outcome(app: &App, o: Outcome) -> Result<Value, ApiError> {
-    match o {
-        Outcome::CategoryMaster(c) => Ok(item(app.render.category_master(&c))),
-        o => Err(unexpected(o)),
-    }
 }
 
 pub async fn describe_models(app: App, req: Req) -> Result<Value, ApiError> {
@@ -87,21 +69,11 @@ pub async fn get_model(app: App, req: Req) -> Result<Value, ApiError> {
 
 pub async fn describe_masters(app: App, req: Req) -> Result<Value, ApiError> {
     let ns = ns(&req)?;
-    let token = req.opt_str("pageToken")?;
-    validate::text(
-        "categoryModelMaster",
-        "pageToken",
-        token.as_deref(),
-        PAGE_TOKEN_MAX,
-    )?;
-    let limit = validate::limit("categoryModelMaster", req.opt_i64("limit")?)?;
+    let (token, limit) = page(&req, "categoryModelMaster")?;
     let view = read(&app, &req).await?;
     view.require_namespace(&ns)?;
     let (list, next) = view.category_masters(&ns, token.as_deref(), limit)?;
-    Ok(items(
-        list.iter().map(|c| app.render.category_master(c)).collect(),
-        next,
-    ))
+    Ok(items(&list, next, |c| app.render.category_master(c)))
 }
 
 pub async fn create_master(app: App, req: Req) -> Result<Value, ApiError> {
@@ -114,8 +86,7 @@ pub async fn create_master(app: App, req: Req) -> Result<Value, ApiError> {
         description,
         reject_access_token_post,
     };
-    let o = write(&app, &req, cmd).await?;
-    master_outcome(&app, o)
+    write_item!(app, req, cmd, CategoryMaster => category_master)
 }
 
 pub async fn get_master(app: App, req: Req) -> Result<Value, ApiError> {
@@ -138,8 +109,7 @@ pub async fn update_master(app: App, req: Req) -> Result<Value, ApiError> {
         description,
         reject_access_token_post,
     };
-    let o = write(&app, &req, cmd).await?;
-    master_outcome(&app, o)
+    write_item!(app, req, cmd, CategoryMaster => category_master)
 }
 
 pub async fn delete_master(app: App, req: Req) -> Result<Value, ApiError> {
@@ -149,8 +119,7 @@ pub async fn delete_master(app: App, req: Req) -> Result<Value, ApiError> {
         namespace,
         category,
     };
-    let o = write(&app, &req, cmd).await?;
-    master_outcome(&app, o)
+    write_item!(app, req, cmd, CategoryMaster => category_master)
 }
 
 /// The editable masters as a master-data document, ready for `updateCurrentModelMaster`.
@@ -249,10 +218,7 @@ pub async fn update_current(app: App, req: Req) -> Result<Value, ApiError> {
         settings,
         models,
     };
-    match write(&app, &req, cmd).await? {
-        Outcome::CurrentMaster(c) => Ok(item(app.render.current_master(&c))),
-        o => Err(unexpected(o)),
-    }
+    write_item!(app, req, cmd, CurrentMaster => current_master)
 }
 
 pub async fn update_from_github(_app: App, req: Req) -> Result<Value, ApiError> {

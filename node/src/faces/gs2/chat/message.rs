@@ -1,24 +1,27 @@
-//! Messages: post (player and backend), get, delete, and the two listing orders.
+//! Messages: post, get, delete, and the two listing orders; player and backend calls share a
+//! handler, the user resolved from the caller.
 
-use proto::command::{Actor, Command, Outcome};
-use proto::gs2::validate::{self, MESSAGE_NAME_MAX, METADATA_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX};
+use proto::command::{Actor, Command};
+use proto::gs2::records::NamespaceRecord;
+use proto::gs2::validate::{self, MESSAGE_NAME_MAX, METADATA_MAX, PASSWORD_MAX};
 use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::room::ns_and_room;
-use super::{check_room_access, item, items, read, unexpected, write};
+use super::{
+    acting_user, check_room_access, item, items, optional_user, page, read, text_field, write_item,
+};
 use crate::clock::now_ms;
 use crate::faces::gs2::error::ApiError;
-use crate::faces::gs2::request::Req;
+use crate::faces::gs2::request::{Caller, Req};
 use crate::faces::gs2::App;
+use crate::storage::View;
 
 /// Default `startAt` of `describeMessages`: one hour ago.
 const DEFAULT_WINDOW_MS: i64 = 3600 * 1000;
 
 fn password(req: &Req) -> Result<Option<String>, ChatError> {
-    let p = req.opt_str("password")?;
-    validate::text("message", "password", p.as_deref(), PASSWORD_MAX)?;
-    Ok(p)
+    text_field(req, "message", "password", PASSWORD_MAX)
 }
 
 fn category_filter(req: &Req) -> Result<Option<i64>, ChatError> {
@@ -29,10 +32,12 @@ fn category_filter(req: &Req) -> Result<Option<i64>, ChatError> {
     Ok(c)
 }
 
-fn backend_user(req: &Req) -> Result<Option<String>, ChatError> {
-    match req.opt_str("userId")? {
-        Some(u) => Ok(Some(validate::user_id("message", Some(&u))?)),
-        None => Ok(None),
+/// The user a read is checked for (white list): the player, or the optional `userId` of a
+/// backend call.
+fn reader(req: &Req) -> Result<Option<String>, ChatError> {
+    match &req.caller {
+        Caller::Player(u) => Ok(Some(u.clone())),
+        _ => optional_user(req, "message"),
     }
 }
 
@@ -45,17 +50,33 @@ fn message_name(req: &Req) -> Result<String, ChatError> {
     )
 }
 
-async fn describe_as(app: App, req: Req, user: Option<String>) -> Result<Value, ApiError> {
+/// The view, after a read barrier, and the namespace of a room `user` may read (password and
+/// white list checked).
+async fn readable_room<'a>(
+    app: &'a App,
+    req: &Req,
+    ns: &str,
+    room: &str,
+    password: Option<String>,
+    user: Option<&str>,
+) -> Result<(&'a View, NamespaceRecord), ApiError> {
+    let view = read(app, req).await?;
+    let namespace = view.require_namespace(ns)?;
+    let r = view.require_room(ns, room)?;
+    check_room_access(&r, password, user).await?;
+    Ok((view, namespace))
+}
+
+pub async fn describe(app: App, req: Req) -> Result<Value, ApiError> {
+    let user = reader(&req)?;
     let (ns, room) = ns_and_room(&req)?;
     let password = password(&req)?;
     let category = category_filter(&req)?;
     let now = now_ms();
     let start_at = req.opt_i64("startAt")?.unwrap_or(now - DEFAULT_WINDOW_MS);
     let limit = validate::limit("message", req.opt_i64("limit")?)?;
-    let view = read(&app, &req).await?;
-    let namespace = view.require_namespace(&ns)?;
-    let r = view.require_room(&ns, &room)?;
-    check_room_access(&r, password, user.as_deref()).await?;
+    let (view, namespace) =
+        readable_room(&app, &req, &ns, &room, password, user.as_deref()).await?;
     let list = view.messages_from(
         &ns,
         &room,
@@ -67,27 +88,14 @@ async fn describe_as(app: App, req: Req, user: Option<String>) -> Result<Value, 
     Ok(json!({ "items": list.iter().map(|m| app.render.message(m)).collect::<Vec<_>>() }))
 }
 
-pub async fn describe(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    describe_as(app, req, Some(user)).await
-}
-
-pub async fn describe_by_user_id(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = backend_user(&req)?;
-    describe_as(app, req, user).await
-}
-
-async fn latest_as(app: App, req: Req, user: Option<String>) -> Result<Value, ApiError> {
+pub async fn latest(app: App, req: Req) -> Result<Value, ApiError> {
+    let user = reader(&req)?;
     let (ns, room) = ns_and_room(&req)?;
     let password = password(&req)?;
     let category = category_filter(&req)?;
-    let token = req.opt_str("pageToken")?;
-    validate::text("message", "pageToken", token.as_deref(), PAGE_TOKEN_MAX)?;
-    let limit = validate::limit("message", req.opt_i64("limit")?)?;
-    let view = read(&app, &req).await?;
-    let namespace = view.require_namespace(&ns)?;
-    let r = view.require_room(&ns, &room)?;
-    check_room_access(&r, password, user.as_deref()).await?;
+    let (token, limit) = page(&req, "message")?;
+    let (view, namespace) =
+        readable_room(&app, &req, &ns, &room, password, user.as_deref()).await?;
     let (list, next) = view.latest_messages(
         &ns,
         &room,
@@ -96,30 +104,22 @@ async fn latest_as(app: App, req: Req, user: Option<String>) -> Result<Value, Ap
         token.as_deref(),
         limit,
     )?;
-    Ok(items(
-        list.iter().map(|m| app.render.message(m)).collect(),
-        next,
-    ))
-}
-
-pub async fn latest(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    latest_as(app, req, Some(user)).await
-}
-
-pub async fn latest_by_user_id(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = backend_user(&req)?;
-    latest_as(app, req, user).await
+    Ok(items(&list, next, |m| app.render.message(m)))
 }
 
 /// Checks the password against the room as of a read barrier, then proposes the post bound to
-/// that room revision (apply refuses it if the room changed in between).
-async fn post_as(app: App, req: Req, actor: Actor, user: String) -> Result<Value, ApiError> {
+/// that room revision (apply refuses it if the room changed in between). The backend posts
+/// as the required `userId`.
+pub async fn post(app: App, req: Req) -> Result<Value, ApiError> {
+    let user = acting_user(&req, "message")?;
+    let actor = match &req.caller {
+        Caller::Player(_) => Actor::Player(user.clone()),
+        _ => Actor::Backend(Some(user.clone())),
+    };
     let (ns, room) = ns_and_room(&req)?;
     let category = req.opt_i64("category")?.unwrap_or(0);
     validate::category("message", category)?;
-    let metadata = req.opt_str("metadata")?;
-    validate::text("message", "metadata", metadata.as_deref(), METADATA_MAX)?;
+    let metadata = text_field(&req, "message", "metadata", METADATA_MAX)?;
     let password = password(&req)?;
     let mut checked_room_revision = None;
     if password.is_some() {
@@ -140,30 +140,16 @@ async fn post_as(app: App, req: Req, actor: Actor, user: String) -> Result<Value
         metadata,
         checked_room_revision,
     };
-    match write(&app, &req, cmd).await? {
-        Outcome::Message(m) => Ok(item(app.render.message(&m))),
-        o => Err(unexpected(o)),
-    }
+    write_item!(app, req, cmd, Message => message)
 }
 
-pub async fn post(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    post_as(app, req, Actor::Player(user.clone()), user).await
-}
-
-pub async fn post_by_user_id(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = validate::user_id("message", req.opt_str("userId")?.as_deref())?;
-    post_as(app, req, Actor::Backend(Some(user.clone())), user).await
-}
-
-async fn get_as(app: App, req: Req, user: Option<String>) -> Result<Value, ApiError> {
+pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
+    let user = reader(&req)?;
     let (ns, room) = ns_and_room(&req)?;
     let name = message_name(&req)?;
     let password = password(&req)?;
-    let view = read(&app, &req).await?;
-    let namespace = view.require_namespace(&ns)?;
-    let r = view.require_room(&ns, &room)?;
-    check_room_access(&r, password, user.as_deref()).await?;
+    let (view, namespace) =
+        readable_room(&app, &req, &ns, &room, password, user.as_deref()).await?;
     let m = view
         .message(&ns, &room, &name)?
         .filter(|m| {
@@ -175,27 +161,14 @@ async fn get_as(app: App, req: Req, user: Option<String>) -> Result<Value, ApiEr
     Ok(item(app.render.message(&m)))
 }
 
-pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    get_as(app, req, Some(user)).await
-}
-
-pub async fn get_by_user_id(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = backend_user(&req)?;
-    get_as(app, req, user).await
-}
-
 pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
     let (ns, room) = ns_and_room(&req)?;
     let name = message_name(&req)?;
-    backend_user(&req)?;
+    optional_user(&req, "message")?;
     let cmd = Command::DeleteMessage {
         namespace: ns,
         room,
         name,
     };
-    match write(&app, &req, cmd).await? {
-        Outcome::Message(m) => Ok(item(app.render.message(&m))),
-        o => Err(unexpected(o)),
-    }
+    write_item!(app, req, cmd, Message => message)
 }

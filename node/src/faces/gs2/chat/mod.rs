@@ -11,12 +11,13 @@ pub mod user_data;
 
 use proto::command::{Command, Outcome, Reply};
 use proto::gs2::records::RoomRecord;
+use proto::gs2::validate::{self, NAME_MAX, PAGE_TOKEN_MAX};
 use proto::gs2::ChatError;
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::request::Req;
+use super::request::{Caller, Req};
 use super::App;
 use crate::storage::View;
 
@@ -41,12 +42,73 @@ pub fn item<T: Serialize>(v: T) -> Value {
     json!({ "item": v })
 }
 
-pub fn items<T: Serialize>(v: Vec<T>, next: Option<String>) -> Value {
+/// A page of a listing, each record rendered by `render`.
+pub fn items<T, R: Serialize>(
+    list: &[T],
+    next: Option<String>,
+    render: impl FnMut(&T) -> R,
+) -> Value {
+    let v: Vec<R> = list.iter().map(render).collect();
     json!({ "items": v, "nextPageToken": next })
 }
 
 pub fn unexpected(o: Outcome) -> ApiError {
     ApiError::Internal(format!("unexpected apply outcome {o:?}"))
+}
+
+/// Replicates a command and renders the outcome it must produce as `{"item": …}`:
+/// `write_item!(app, req, cmd, Room => room)` renders `Outcome::Room(r)` with
+/// `app.render.room(&r)`; any other outcome is an internal error.
+macro_rules! write_item {
+    ($app:expr, $req:expr, $cmd:expr, $variant:ident => $render:ident) => {
+        match $crate::faces::gs2::chat::write(&$app, &$req, $cmd).await? {
+            proto::command::Outcome::$variant(x) => {
+                Ok($crate::faces::gs2::chat::item($app.render.$render(&x)))
+            }
+            o => Err($crate::faces::gs2::chat::unexpected(o)),
+        }
+    };
+}
+pub(crate) use write_item;
+
+/// A required name field (at most `NAME_MAX` characters), its errors naming `model`.
+pub fn name_field(req: &Req, model: &str, field: &str) -> Result<String, ChatError> {
+    validate::required_name(model, field, req.opt_str(field)?.as_deref(), NAME_MAX)
+}
+
+/// An optional text field of at most `max` characters, its errors naming `model`.
+pub fn text_field(
+    req: &Req,
+    model: &str,
+    field: &str,
+    max: usize,
+) -> Result<Option<String>, ChatError> {
+    let value = req.opt_str(field)?;
+    validate::text(model, field, value.as_deref(), max)?;
+    Ok(value)
+}
+
+/// The `pageToken` and `limit` of a listing, validated.
+pub fn page(req: &Req, model: &str) -> Result<(Option<String>, usize), ChatError> {
+    let token = text_field(req, model, "pageToken", PAGE_TOKEN_MAX)?;
+    let limit = validate::limit(model, req.opt_i64("limit")?)?;
+    Ok((token, limit))
+}
+
+/// The user a call acts for: the player, or the required `userId` parameter for backend calls.
+pub fn acting_user(req: &Req, model: &str) -> Result<String, ChatError> {
+    match &req.caller {
+        Caller::Player(u) => Ok(u.clone()),
+        _ => validate::user_id(model, req.opt_str("userId")?.as_deref()),
+    }
+}
+
+/// The optional `userId` of a backend call, validated when present.
+pub fn optional_user(req: &Req, model: &str) -> Result<Option<String>, ChatError> {
+    match req.opt_str("userId")? {
+        Some(u) => Ok(Some(validate::user_id(model, Some(&u))?)),
+        None => Ok(None),
+    }
 }
 
 /// Hashes a room password with a fresh salt (Argon2id, PHC string).

@@ -1,34 +1,23 @@
 //! Namespaces: create, read, update (replacing every setting), delete (cascading), status.
 
-use proto::command::{Command, Outcome};
+use proto::command::Command;
 use proto::gs2::records::NamespaceSettings;
-use proto::gs2::validate::{self, DESCRIPTION_MAX, NAME_MAX, PAGE_TOKEN_MAX, PREFIX_MAX};
+use proto::gs2::validate::{self, DESCRIPTION_MAX, PREFIX_MAX};
 use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
-use super::{item, items, read, unexpected, write};
+use super::{item, items, name_field, page, read, text_field, write_item};
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
 
 fn ns_name(req: &Req) -> Result<String, ChatError> {
-    validate::required_name(
-        "namespace",
-        "namespaceName",
-        req.opt_str("namespaceName")?.as_deref(),
-        NAME_MAX,
-    )
+    name_field(req, "namespace", "namespaceName")
 }
 
 /// Every setting of a create/update request, validated, with GS2's defaults.
 fn settings(req: &Req) -> Result<NamespaceSettings, ChatError> {
-    let description = req.opt_str("description")?;
-    validate::text(
-        "namespace",
-        "description",
-        description.as_deref(),
-        DESCRIPTION_MAX,
-    )?;
+    let description = text_field(req, "namespace", "description", DESCRIPTION_MAX)?;
     let life = Some(req.opt_i64("messageLifeTimeDays")?.unwrap_or(1));
     validate::life_time_days(life)?;
     let post_notification: Option<proto::gs2::models::NotificationSetting> =
@@ -58,37 +47,19 @@ fn settings(req: &Req) -> Result<NamespaceSettings, ChatError> {
     })
 }
 
-fn namespace_outcome(app: &App, o: Outcome) -> Result<Value, ApiError> {
-    match o {
-        Outcome::Namespace(n) => Ok(item(app.render.namespace(&n))),
-        o => Err(unexpected(o)),
-    }
-}
-
 pub async fn describe(app: App, req: Req) -> Result<Value, ApiError> {
-    let prefix = req.opt_str("namePrefix")?;
-    validate::text("namespace", "namePrefix", prefix.as_deref(), PREFIX_MAX)?;
-    let token = req.opt_str("pageToken")?;
-    validate::text("namespace", "pageToken", token.as_deref(), PAGE_TOKEN_MAX)?;
-    let limit = validate::limit("namespace", req.opt_i64("limit")?)?;
+    let prefix = text_field(&req, "namespace", "namePrefix", PREFIX_MAX)?;
+    let (token, limit) = page(&req, "namespace")?;
     let view = read(&app, &req).await?;
     let (list, next) = view.namespaces(prefix.as_deref(), token.as_deref(), limit)?;
-    Ok(items(
-        list.iter().map(|n| app.render.namespace(n)).collect(),
-        next,
-    ))
+    Ok(items(&list, next, |n| app.render.namespace(n)))
 }
 
 pub async fn create(app: App, req: Req) -> Result<Value, ApiError> {
-    let name = validate::required_name(
-        "namespace",
-        "name",
-        req.opt_str("name")?.as_deref(),
-        NAME_MAX,
-    )?;
+    let name = name_field(&req, "namespace", "name")?;
     let settings = settings(&req)?;
-    let o = write(&app, &req, Command::CreateNamespace { name, settings }).await?;
-    namespace_outcome(&app, o)
+    let cmd = Command::CreateNamespace { name, settings };
+    write_item!(app, req, cmd, Namespace => namespace)
 }
 
 pub async fn status(app: App, req: Req) -> Result<Value, ApiError> {
@@ -106,14 +77,13 @@ pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
 pub async fn update(app: App, req: Req) -> Result<Value, ApiError> {
     let name = ns_name(&req)?;
     let settings = settings(&req)?;
-    let o = write(&app, &req, Command::UpdateNamespace { name, settings }).await?;
-    namespace_outcome(&app, o)
+    let cmd = Command::UpdateNamespace { name, settings };
+    write_item!(app, req, cmd, Namespace => namespace)
 }
 
 pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
     let name = ns_name(&req)?;
-    let o = write(&app, &req, Command::DeleteNamespace { name }).await?;
-    namespace_outcome(&app, o)
+    write_item!(app, req, Command::DeleteNamespace { name }, Namespace => namespace)
 }
 
 pub async fn version(_app: App, _req: Req) -> Result<Value, ApiError> {

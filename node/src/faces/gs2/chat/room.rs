@@ -1,31 +1,22 @@
-//! Rooms: player and backend create/update/delete with owner and white-list rules; passwords
-//! are hashed here, before proposing, and never leave the node in clear.
+//! Rooms: player and backend create/update/delete with owner and white-list rules (one
+//! handler each, the actor resolved from the caller); passwords are hashed here, before
+//! proposing, and never leave the node in clear.
 
-use proto::command::{Actor, Command, Outcome, PasswordChange};
-use proto::gs2::validate::{
-    self, METADATA_MAX, NAME_MAX, PAGE_TOKEN_MAX, PASSWORD_MAX, PREFIX_MAX,
-};
+use proto::command::{Actor, Command, PasswordChange};
+use proto::gs2::validate::{self, METADATA_MAX, NAME_MAX, PASSWORD_MAX, PREFIX_MAX};
 use proto::gs2::ChatError;
 use serde_json::Value;
 
-use super::{hash_password, item, items, read, unexpected, write};
+use super::{
+    hash_password, item, items, name_field, optional_user, page, read, text_field, write_item,
+};
 use crate::faces::gs2::error::ApiError;
-use crate::faces::gs2::request::Req;
+use crate::faces::gs2::request::{Caller, Req};
 use crate::faces::gs2::App;
 
 pub fn ns_and_room(req: &Req) -> Result<(String, String), ChatError> {
-    let ns = validate::required_name(
-        "room",
-        "namespaceName",
-        req.opt_str("namespaceName")?.as_deref(),
-        NAME_MAX,
-    )?;
-    let room = validate::required_name(
-        "room",
-        "roomName",
-        req.opt_str("roomName")?.as_deref(),
-        NAME_MAX,
-    )?;
+    let ns = name_field(req, "room", "namespaceName")?;
+    let room = name_field(req, "room", "roomName")?;
     Ok((ns, room))
 }
 
@@ -36,10 +27,8 @@ struct RoomFields {
 }
 
 fn fields(req: &Req) -> Result<RoomFields, ChatError> {
-    let metadata = req.opt_str("metadata")?;
-    validate::text("room", "metadata", metadata.as_deref(), METADATA_MAX)?;
-    let password = req.opt_str("password")?;
-    validate::text("room", "password", password.as_deref(), PASSWORD_MAX)?;
+    let metadata = text_field(req, "room", "metadata", METADATA_MAX)?;
+    let password = text_field(req, "room", "password", PASSWORD_MAX)?;
     let white_list: Vec<String> = req.opt("whiteListUserIds")?.unwrap_or_default();
     validate::white_list("room", &white_list)?;
     Ok(RoomFields {
@@ -49,41 +38,27 @@ fn fields(req: &Req) -> Result<RoomFields, ChatError> {
     })
 }
 
-fn room_outcome(app: &App, o: Outcome) -> Result<Value, ApiError> {
-    match o {
-        Outcome::Room(r) => Ok(item(app.render.room(&r))),
-        o => Err(unexpected(o)),
-    }
-}
-
 pub async fn describe(app: App, req: Req) -> Result<Value, ApiError> {
-    let ns = validate::required_name(
-        "room",
-        "namespaceName",
-        req.opt_str("namespaceName")?.as_deref(),
-        NAME_MAX,
-    )?;
-    let prefix = req.opt_str("namePrefix")?;
-    validate::text("room", "namePrefix", prefix.as_deref(), PREFIX_MAX)?;
-    let token = req.opt_str("pageToken")?;
-    validate::text("room", "pageToken", token.as_deref(), PAGE_TOKEN_MAX)?;
-    let limit = validate::limit("room", req.opt_i64("limit")?)?;
+    let ns = name_field(&req, "room", "namespaceName")?;
+    let prefix = text_field(&req, "room", "namePrefix", PREFIX_MAX)?;
+    let (token, limit) = page(&req, "room")?;
     let view = read(&app, &req).await?;
     view.require_namespace(&ns)?;
     let (list, next) = view.rooms(&ns, prefix.as_deref(), token.as_deref(), limit)?;
-    Ok(items(
-        list.iter().map(|r| app.render.room(r)).collect(),
-        next,
-    ))
+    Ok(items(&list, next, |r| app.render.room(r)))
 }
 
-async fn create_as(app: App, req: Req, actor: Actor) -> Result<Value, ApiError> {
-    let ns = validate::required_name(
-        "room",
-        "namespaceName",
-        req.opt_str("namespaceName")?.as_deref(),
-        NAME_MAX,
-    )?;
+/// Who acts: the player, or the backend on behalf of the optional `userId`.
+fn actor(req: &Req) -> Result<Actor, ChatError> {
+    match &req.caller {
+        Caller::Player(u) => Ok(Actor::Player(u.clone())),
+        _ => Ok(Actor::Backend(optional_user(req, "room")?)),
+    }
+}
+
+pub async fn create(app: App, req: Req) -> Result<Value, ApiError> {
+    let actor = actor(&req)?;
+    let ns = name_field(&req, "room", "namespaceName")?;
     let name = match req.opt_str("name")? {
         Some(n) => {
             validate::name("room", "name", &n, NAME_MAX)?;
@@ -104,25 +79,7 @@ async fn create_as(app: App, req: Req, actor: Actor) -> Result<Value, ApiError> 
         password_hash,
         white_list_user_ids: f.white_list,
     };
-    let o = write(&app, &req, cmd).await?;
-    room_outcome(&app, o)
-}
-
-pub async fn create(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    create_as(app, req, Actor::Player(user)).await
-}
-
-pub async fn create_from_backend(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = optional_user(&req)?;
-    create_as(app, req, Actor::Backend(user)).await
-}
-
-fn optional_user(req: &Req) -> Result<Option<String>, ChatError> {
-    match req.opt_str("userId")? {
-        Some(u) => Ok(Some(validate::user_id("room", Some(&u))?)),
-        None => Ok(None),
-    }
+    write_item!(app, req, cmd, Room => room)
 }
 
 pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
@@ -133,7 +90,8 @@ pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
 
 /// Updates replace metadata and the white list. The password is kept when the request has
 /// none (it cannot be read back to be re-sent), removed by an empty string, else replaced.
-async fn update_as(app: App, req: Req, actor: Actor) -> Result<Value, ApiError> {
+pub async fn update(app: App, req: Req) -> Result<Value, ApiError> {
+    let actor = actor(&req)?;
     let (ns, room) = ns_and_room(&req)?;
     let f = fields(&req)?;
     let password = match f.password {
@@ -149,37 +107,16 @@ async fn update_as(app: App, req: Req, actor: Actor) -> Result<Value, ApiError> 
         password,
         white_list_user_ids: f.white_list,
     };
-    let o = write(&app, &req, cmd).await?;
-    room_outcome(&app, o)
+    write_item!(app, req, cmd, Room => room)
 }
 
-pub async fn update(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    update_as(app, req, Actor::Player(user)).await
-}
-
-pub async fn update_from_backend(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = optional_user(&req)?;
-    update_as(app, req, Actor::Backend(user)).await
-}
-
-async fn delete_as(app: App, req: Req, actor: Actor) -> Result<Value, ApiError> {
+pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
+    let actor = actor(&req)?;
     let (ns, room) = ns_and_room(&req)?;
     let cmd = Command::DeleteRoom {
         namespace: ns,
         name: room,
         actor,
     };
-    let o = write(&app, &req, cmd).await?;
-    room_outcome(&app, o)
-}
-
-pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = req.player()?;
-    delete_as(app, req, Actor::Player(user)).await
-}
-
-pub async fn delete_from_backend(app: App, req: Req) -> Result<Value, ApiError> {
-    let user = optional_user(&req)?;
-    delete_as(app, req, Actor::Backend(user)).await
+    write_item!(app, req, cmd, Room => room)
 }

@@ -1,21 +1,14 @@
 //! Firebase tokens of users (replicated), used for mobile push when a user is offline.
 
-use proto::command::{Command, Outcome};
+use proto::command::Command;
 use proto::gs2::validate;
 use serde_json::Value;
 
 use super::{not_found, ns_name, user};
-use crate::faces::gs2::chat::{item, read, unexpected, write};
+use crate::faces::gs2::chat::{item, read, text_field, write_item};
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
-
-fn outcome(app: &App, o: Outcome) -> Result<Value, ApiError> {
-    match o {
-        Outcome::FirebaseToken(t) => Ok(item(app.render.firebase_token(&t))),
-        o => Err(unexpected(o)),
-    }
-}
 
 pub async fn set(app: App, req: Req) -> Result<Value, ApiError> {
     let namespace = ns_name(&req)?;
@@ -29,16 +22,14 @@ pub async fn set(app: App, req: Req) -> Result<Value, ApiError> {
         .into());
     }
     validate::text("firebaseToken", "token", Some(&token), 1024)?;
-    let locale = req.opt_str("locale")?;
-    validate::text("firebaseToken", "locale", locale.as_deref(), 64)?;
+    let locale = text_field(&req, "firebaseToken", "locale", 64)?;
     let cmd = Command::SetFirebaseToken {
         namespace,
         user_id,
         token,
         locale,
     };
-    let o = write(&app, &req, cmd).await?;
-    outcome(&app, o)
+    write_item!(app, req, cmd, FirebaseToken => firebase_token)
 }
 
 pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
@@ -54,11 +45,6 @@ pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
 pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
     let namespace = ns_name(&req)?;
     let user_id = user(&req)?;
-    let o = write(
-        &app,
-        &req,
-        Command::DeleteFirebaseToken { namespace, user_id },
-    )
-    .await?;
-    outcome(&app, o)
+    let cmd = Command::DeleteFirebaseToken { namespace, user_id };
+    write_item!(app, req, cmd, FirebaseToken => firebase_token)
 }

@@ -5,26 +5,18 @@ pub mod firebase;
 pub mod namespace;
 pub mod session;
 
-use proto::gs2::validate::{self, NAME_MAX};
 use proto::gs2::ChatError;
 
-use super::request::{Caller, Req};
+use super::chat::{acting_user, name_field};
+use super::request::Req;
 
 pub fn ns_name(req: &Req) -> Result<String, ChatError> {
-    validate::required_name(
-        "namespace",
-        "namespaceName",
-        req.opt_str("namespaceName")?.as_deref(),
-        NAME_MAX,
-    )
+    name_field(req, "namespace", "namespaceName")
 }
 
 /// The user a call acts for: the player, or the `userId` parameter for backend calls.
 pub fn user(req: &Req) -> Result<String, ChatError> {
-    match &req.caller {
-        Caller::Player(u) => Ok(u.clone()),
-        _ => validate::user_id("gateway", req.opt_str("userId")?.as_deref()),
-    }
+    acting_user(req, "gateway")
 }
 
 pub fn not_found(model: &str) -> ChatError {

@@ -3,13 +3,13 @@
 
 use proto::gs2::gateway::{MobilePush, Notification};
 use proto::gs2::models::MobileNotificationMessage;
-use proto::gs2::validate::{self, PAGE_TOKEN_MAX};
+use proto::gs2::validate;
 use proto::gs2::ChatError;
 use serde_json::{json, Value};
 
 use super::{not_found, ns_name, user};
 use crate::clock::now_ms;
-use crate::faces::gs2::chat::{item, read};
+use crate::faces::gs2::chat::{item, page, read, text_field};
 use crate::faces::gs2::error::ApiError;
 use crate::faces::gs2::request::Req;
 use crate::faces::gs2::App;
@@ -33,14 +33,7 @@ async fn require_namespace(
 pub async fn describe(app: App, req: Req) -> Result<Value, ApiError> {
     let ns = ns_name(&req)?;
     let user = user(&req)?;
-    let token = req.opt_str("pageToken")?;
-    validate::text(
-        "webSocketSession",
-        "pageToken",
-        token.as_deref(),
-        PAGE_TOKEN_MAX,
-    )?;
-    let limit = validate::limit("webSocketSession", req.opt_i64("limit")?)?;
+    let (token, limit) = page(&req, "webSocketSession")?;
     require_namespace(&app, &req, &ns).await?;
     let all = app.gateway.sessions(&ns, Some(&user)).await;
     let start = match &token {
@@ -76,8 +69,7 @@ pub async fn set_user_id(app: App, req: Req) -> Result<Value, ApiError> {
     };
     let allow_concurrent = req.opt_bool("allowConcurrentAccess")?.unwrap_or(true);
     let force = req.opt_bool("force")?.unwrap_or(false);
-    let session_id = req.opt_str("sessionId")?;
-    validate::text("webSocketSession", "sessionId", session_id.as_deref(), 128)?;
+    let session_id = text_field(&req, "webSocketSession", "sessionId", 128)?;
     require_namespace(&app, &req, &ns).await?;
     if !allow_concurrent {
         let existing = app.gateway.sessions(&ns, Some(&user)).await;
@@ -106,8 +98,7 @@ pub async fn set_user_id(app: App, req: Req) -> Result<Value, ApiError> {
 }
 
 fn mobile(req: &Req) -> Result<MobilePush, ChatError> {
-    let sound = req.opt_str("sound")?;
-    validate::text("notification", "sound", sound.as_deref(), 1024)?;
+    let sound = text_field(req, "notification", "sound", 1024)?;
     let messages: Vec<MobileNotificationMessage> =
         req.opt("mobileNotificationMessages")?.unwrap_or_default();
     Ok(MobilePush { sound, messages })
