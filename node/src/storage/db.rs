@@ -127,7 +127,10 @@ impl Store {
         end: &[u8],
     ) -> Result<Rows, StoreError> {
         let mut out = Vec::new();
-        self.each_in_range(cf, start, end, |k, v| out.push((k.to_vec(), v.to_vec())))?;
+        self.each_in_range(cf, start, end, |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            true
+        })?;
         Ok(out)
     }
 
@@ -139,20 +142,14 @@ impl Store {
         end: &[u8],
         limit: usize,
     ) -> Result<Rows, StoreError> {
-        let mut it = self.db.raw_iterator_cf(&self.cf(cf));
-        it.seek(start);
         let mut out = Vec::new();
-        while it.valid() && out.len() < limit {
-            let (Some(k), Some(v)) = (it.key(), it.value()) else {
-                break;
-            };
-            if k >= end {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-            it.next();
+        if limit == 0 {
+            return Ok(out);
         }
-        it.status()?;
+        self.each_in_range(cf, start, end, |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            out.len() < limit
+        })?;
         Ok(out)
     }
 
@@ -164,18 +161,21 @@ impl Store {
         end: &[u8],
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::new();
-        self.each_in_range(cf, start, end, |k, _| out.push(k.to_vec()))?;
+        self.each_in_range(cf, start, end, |k, _| {
+            out.push(k.to_vec());
+            true
+        })?;
         Ok(out)
     }
 
-    /// Calls `f` with every key and value in `[start, end)`, ascending, borrowed from the
-    /// iterator.
+    /// Calls `f` with each key and value in `[start, end)`, ascending, borrowed from the
+    /// iterator, until `f` returns false.
     fn each_in_range(
         &self,
         cf: &'static str,
         start: &[u8],
         end: &[u8],
-        mut f: impl FnMut(&[u8], &[u8]),
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), StoreError> {
         let mut it = self.db.raw_iterator_cf(&self.cf(cf));
         it.seek(start);
@@ -183,10 +183,9 @@ impl Store {
             let (Some(k), Some(v)) = (it.key(), it.value()) else {
                 break;
             };
-            if k >= end {
+            if k >= end || !f(k, v) {
                 break;
             }
-            f(k, v);
             it.next();
         }
         it.status()?;
