@@ -106,6 +106,9 @@ pub enum Command {
     },
     DeleteNamespace {
         name: String,
+        /// True in entries written since cascades were chunked (see [`Command::chunked`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chunked: bool,
     },
     CreateRoom {
         namespace: String,
@@ -127,6 +130,9 @@ pub enum Command {
         namespace: String,
         name: String,
         actor: Actor,
+        /// True in entries written since cascades were chunked (see [`Command::chunked`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chunked: bool,
     },
     Post {
         namespace: String,
@@ -194,6 +200,9 @@ pub enum Command {
     },
     CleanUser {
         user_id: String,
+        /// True in entries written since cascades were chunked (see [`Command::chunked`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        chunked: bool,
     },
     ImportUser {
         user_id: String,
@@ -240,6 +249,36 @@ pub enum Command {
 }
 
 impl Command {
+    /// Deletes a namespace. Its rooms, their messages and subscriptions and its category masters
+    /// are removed in bounded chunks by the sweeps that follow (`chunked`): entries written
+    /// before chunking existed carry `chunked: false` and cascade in the one apply, as they did.
+    pub fn delete_namespace(name: String) -> Self {
+        Command::DeleteNamespace {
+            name,
+            chunked: true,
+        }
+    }
+
+    /// Deletes a room; its messages and subscriptions go in chunks (see
+    /// [`Command::delete_namespace`]).
+    pub fn delete_room(namespace: String, name: String, actor: Actor) -> Self {
+        Command::DeleteRoom {
+            namespace,
+            name,
+            actor,
+            chunked: true,
+        }
+    }
+
+    /// Deletes everything held about a user; the rooms they own go in chunks (see
+    /// [`Command::delete_namespace`]).
+    pub fn clean_user(user_id: String) -> Self {
+        Command::CleanUser {
+            user_id,
+            chunked: true,
+        }
+    }
+
     /// A short stable name for metrics and logs.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -338,7 +377,10 @@ mod tests {
                 now_ms: 1_700_000_000_000,
                 dedup: None,
             },
-            Command::DeleteNamespace { name: "ns".into() },
+            Command::DeleteNamespace {
+                name: "ns".into(),
+                chunked: false,
+            },
         );
         let bytes = v1.encode();
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -117,7 +117,12 @@ impl View {
         self.page(cf::NAMESPACES, &prefix, start, limit, |_| true)
     }
 
+    /// The room, if it and its namespace exist (the rooms of a deleted namespace wait for
+    /// their cascade task, unseen).
     pub fn room(&self, ns: &str, name: &str) -> Result<Option<RoomRecord>, ViewError> {
+        if self.namespace(ns)?.is_none() {
+            return Ok(None);
+        }
         Ok(self
             .store
             .get(cf::ROOMS, &keys::room(self.group, ns, name))?)
@@ -248,6 +253,22 @@ impl View {
         )?)
     }
 
+    /// The subscription, if its room and namespace still exist (the subscriptions of a
+    /// deleted room wait for its cascade task, unseen).
+    pub fn live_subscribe(
+        &self,
+        ns: &str,
+        room: &str,
+        user: &str,
+    ) -> Result<Option<SubscribeRecord>, ViewError> {
+        if self.room(ns, room)?.is_none() {
+            return Ok(None);
+        }
+        self.subscribe(ns, room, user)
+    }
+
+    /// The subscription row, without looking at its room (fan-out of a post, whose room was
+    /// there when it was applied).
     pub fn subscribe(
         &self,
         ns: &str,
@@ -297,7 +318,7 @@ impl View {
                 return Ok((out, Some(token_encode(k))));
             }
             if let Some(key) = keys::decode_sub_by_user(k) {
-                if let Some(s) = self.subscribe(ns, &key.room, user)? {
+                if let Some(s) = self.live_subscribe(ns, &key.room, user)? {
                     out.push(s);
                 }
             }
@@ -346,13 +367,25 @@ impl View {
         Ok(self.store.get(cf::DUMPS, &keys::token(self.group, user))?)
     }
 
-    /// Whether the user still has rooms, messages or subscriptions (for `checkClean`).
+    /// Whether the user still has messages (for `checkClean`), leaving out those of deleted
+    /// rooms waiting for their cascade.
     pub fn user_has_data(&self, user: &str) -> Result<bool, ViewError> {
         let prefix = keys::messages_by_user_prefix(self.group, user);
-        Ok(!self
+        let mut it = self
             .store
-            .scan(cf::MESSAGES_BY_USER, &prefix, None, 1)?
-            .is_empty())
+            .db
+            .raw_iterator_cf(&self.store.cf(cf::MESSAGES_BY_USER));
+        it.seek(&prefix);
+        while let Some(k) = it.key().filter(|k| k.starts_with(&prefix)) {
+            if let Some(key) = keys::decode_message_by_user(k) {
+                if self.room(&key.ns, &key.room)?.is_some() {
+                    return Ok(true);
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(StoreError::from)?;
+        Ok(false)
     }
 
     pub fn store(&self) -> &Store {

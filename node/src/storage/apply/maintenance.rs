@@ -1,9 +1,10 @@
-//! Apply of the housekeeping commands: the sweep (expired messages, idempotency records and
-//! uploads) and the outbox trim. Neither emits events.
+//! Apply of the housekeeping commands: the sweep (pending cascades, expired messages,
+//! idempotency records and uploads) and the outbox trim. Neither emits events.
 
 use proto::command::{Outcome, Reply};
 use proto::gs2::records::{MessageRecord, NamespaceRecord};
 
+use super::cascade::{self, Budget};
 use super::message::delete_message;
 use super::{ok, Applied, INTERNAL_DEDUP_TTL_MS};
 use crate::storage::cf;
@@ -12,39 +13,14 @@ use crate::storage::keys;
 use crate::storage::txn::Txn;
 
 pub(super) fn sweep(txn: &mut Txn, now: i64, dedup_before_ms: i64, limit: Option<u32>) -> Applied {
-    let mut budget = Budget(limit.map_or(usize::MAX, |l| l as usize));
+    let mut budget = Budget::new(limit);
+    cascade::run_tasks(txn, &mut budget)?;
     sweep_all(txn, now, dedup_before_ms, &mut budget)?;
     match limit {
         None => ok(Outcome::Done),
         Some(_) => ok(Outcome::Swept {
             more: budget.spent(),
         }),
-    }
-}
-
-/// Rows a bounded sweep may still delete. Every scan asks for no more rows than are left, so
-/// a sweep of a large table reads and deletes one chunk per entry, the same on every replica
-/// (the scans see the log's state, whatever batch of entries the apply call holds).
-struct Budget(usize);
-
-impl Budget {
-    fn left(&self) -> usize {
-        self.0
-    }
-
-    /// Counts one deletion; false when none was left.
-    fn take(&mut self) -> bool {
-        match self.0 {
-            0 => false,
-            _ => {
-                self.0 -= 1;
-                true
-            }
-        }
-    }
-
-    fn spent(&self) -> bool {
-        self.0 == 0
     }
 }
 

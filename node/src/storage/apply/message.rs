@@ -6,7 +6,7 @@ use proto::event::Event;
 use proto::gs2::records::{CurrentMasterRecord, MessageRecord};
 use proto::gs2::ChatError;
 
-use super::{ok, rejected, Applied};
+use super::{ok, rejected, room_live, Applied};
 use crate::storage::cf;
 use crate::storage::db::StoreError;
 use crate::storage::keys::{self, GroupId};
@@ -37,7 +37,7 @@ pub(super) fn post(txn: &mut Txn, now: i64, f: PostFields<'_>) -> Applied {
         checked_room_revision,
     } = f;
     let ns = load_namespace!(txn, keys::namespace(g, namespace));
-    let r = load_room!(txn, keys::room(g, namespace, room));
+    let r = load_room!(txn, namespace, room);
     if r.password_hash.is_some() {
         match checked_room_revision {
             None => return rejected(ChatError::PasswordRequired),
@@ -107,7 +107,11 @@ pub(super) fn post(txn: &mut Txn, now: i64, f: PostFields<'_>) -> Applied {
 }
 
 pub(super) fn delete(txn: &mut Txn, namespace: &str, room: &str, name: &str) -> Applied {
-    let Some(rec) = find_message(txn, namespace, room, name)? else {
+    let found = match room_live(txn, namespace, room)? {
+        true => find_message(txn, namespace, room, name)?,
+        false => None,
+    };
+    let Some(rec) = found else {
         return rejected(ChatError::not_found("message", "message"));
     };
     delete_message(txn, &rec);

@@ -40,17 +40,23 @@ macro_rules! load_namespace {
     };
 }
 
-/// The room's record, or a rejection "room not found".
+/// The record of room `$room` of namespace `$ns`, or a rejection "room not found" (also when
+/// the namespace is gone and the room row waits for its cascade).
 macro_rules! load_room {
-    ($txn:expr, $key:expr) => {
+    ($txn:expr, $ns:expr, $room:expr) => {{
+        if !$crate::storage::apply::room_live($txn, $ns, $room)? {
+            return $crate::storage::apply::rejected(proto::gs2::ChatError::not_found(
+                "room", "room",
+            ));
+        }
         load_or_reject!(
             $txn,
             $crate::storage::cf::ROOMS,
-            $key,
+            $crate::storage::keys::room($txn.group, $ns, $room),
             proto::gs2::records::RoomRecord,
             proto::gs2::ChatError::not_found("room", "room")
         )
-    };
+    }};
 }
 
 /// The subscription's record, or a rejection "subscribe not found".
@@ -79,6 +85,7 @@ macro_rules! load_category {
     };
 }
 
+mod cascade;
 mod gateway;
 mod maintenance;
 mod master;
@@ -98,6 +105,17 @@ pub const DEDUP_TTL_MS: i64 = 24 * 3600 * 1000;
 pub const INTERNAL_DEDUP_TTL_MS: i64 = 10 * 60 * 1000;
 
 type Applied = Result<Reply, StoreError>;
+
+/// Whether the room and its namespace both exist. Rows of a deleted room or namespace stay
+/// until their cascade task (`cascade.rs`) removes them: every read and write that reaches a
+/// room's rows without loading the room first asks here.
+pub(crate) fn room_live(txn: &Txn, ns: &str, room: &str) -> Result<bool, StoreError> {
+    let g = txn.group;
+    Ok(txn
+        .get_raw(cf::NAMESPACES, &keys::namespace(g, ns))?
+        .is_some()
+        && txn.get_raw(cf::ROOMS, &keys::room(g, ns, room))?.is_some())
+}
 
 /// Applies the entry at log `index`: one write, or a batch of them (then the reply is
 /// [`Reply::Many`]).
@@ -167,7 +185,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
     match cmd {
         Command::CreateNamespace { name, settings } => namespace::create(txn, now, name, settings),
         Command::UpdateNamespace { name, settings } => namespace::update(txn, now, name, settings),
-        Command::DeleteNamespace { name } => namespace::delete(txn, name),
+        Command::DeleteNamespace { name, chunked } => namespace::delete(txn, name, *chunked),
         Command::CreateRoom {
             namespace,
             name,
@@ -206,7 +224,8 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             namespace,
             name,
             actor,
-        } => room::delete(txn, namespace, name, actor),
+            chunked,
+        } => room::delete(txn, namespace, name, actor, *chunked),
         Command::Post {
             namespace,
             room,
@@ -294,7 +313,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         } => master::update_current(txn, namespace, settings, models),
         Command::StoreUpload { token, body } => user::store_upload(txn, now, token, body),
         Command::DumpUser { user_id } => user::dump(txn, user_id),
-        Command::CleanUser { user_id } => user::clean(txn, user_id),
+        Command::CleanUser { user_id, chunked } => user::clean(txn, user_id, *chunked),
         Command::ImportUser {
             user_id,
             upload_token,

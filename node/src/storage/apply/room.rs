@@ -5,6 +5,7 @@ use proto::command::{Actor, Outcome, PasswordChange};
 use proto::gs2::records::{MessageRecord, RoomRecord, SubscribeRecord};
 use proto::gs2::ChatError;
 
+use super::cascade;
 use super::message::delete_message;
 use super::subscription::delete_subscribe;
 use super::{ok, rejected, Applied};
@@ -38,6 +39,7 @@ pub(super) fn create(
     if txn.get_raw(cf::ROOMS, &k)?.is_some() {
         return rejected(ChatError::already_exists("room"));
     }
+    cascade::finish_room(txn, f.namespace, f.name)?;
     let rec = RoomRecord {
         namespace: f.namespace.to_string(),
         name: f.name.to_string(),
@@ -60,7 +62,7 @@ pub(super) fn update(
     password: &PasswordChange,
 ) -> Applied {
     let k = keys::room(txn.group, f.namespace, f.name);
-    let mut rec = load_room!(txn, k);
+    let mut rec = load_room!(txn, f.namespace, f.name);
     if let Err(e) = check_room_admin(&rec, f.actor) {
         return rejected(e);
     }
@@ -77,13 +79,22 @@ pub(super) fn update(
     ok(Outcome::Room(rec))
 }
 
-pub(super) fn delete(txn: &mut Txn, namespace: &str, name: &str, actor: &Actor) -> Applied {
-    let k = keys::room(txn.group, namespace, name);
-    let rec = load_room!(txn, k);
+pub(super) fn delete(
+    txn: &mut Txn,
+    namespace: &str,
+    name: &str,
+    actor: &Actor,
+    chunked: bool,
+) -> Applied {
+    let rec = load_room!(txn, namespace, name);
     if let Err(e) = check_room_admin(&rec, actor) {
         return rejected(e);
     }
-    delete_room_data(txn, namespace, name)?;
+    if chunked {
+        cascade::defer_room(txn, namespace, name);
+    } else {
+        delete_room_data(txn, namespace, name)?;
+    }
     txn.emit(namespace, Some(name), Event::RoomDeleted {});
     ok(Outcome::Room(rec))
 }
@@ -105,7 +116,8 @@ fn check_room_admin(room: &RoomRecord, actor: &Actor) -> Result<(), ChatError> {
     }
 }
 
-/// Deletes a room with its messages and subscriptions.
+/// Deletes a room with its messages and subscriptions in one apply: entries written before
+/// cascade tasks existed.
 pub(super) fn delete_room_data(txn: &mut Txn, ns: &str, room: &str) -> Result<(), StoreError> {
     let g = txn.group;
     for (_, v) in txn.scan(cf::MESSAGES, &keys::message_room_prefix(g, ns, room))? {

@@ -7,7 +7,7 @@ use proto::gs2::models::NotificationType;
 use proto::gs2::records::SubscribeRecord;
 use proto::gs2::ChatError;
 
-use super::{ok, rejected, Applied};
+use super::{ok, rejected, room_live, Applied};
 use crate::storage::cf;
 use crate::storage::keys;
 use crate::storage::txn::Txn;
@@ -21,10 +21,7 @@ pub(super) fn subscribe(
     notification_types: &[NotificationType],
 ) -> Applied {
     let g = txn.group;
-    if txn
-        .get_raw(cf::ROOMS, &keys::room(g, namespace, room))?
-        .is_none()
-    {
+    if !room_live(txn, namespace, room)? {
         return rejected(ChatError::not_found("room", "room"));
     }
     let k = keys::sub_by_room(g, namespace, room, user_id);
@@ -58,6 +55,9 @@ pub(super) fn update_notification_type(
     user_id: &str,
     notification_types: &[NotificationType],
 ) -> Applied {
+    if !room_live(txn, namespace, room)? {
+        return rejected(ChatError::not_found("subscribe", "subscribe"));
+    }
     let k = keys::sub_by_room(txn.group, namespace, room, user_id);
     let mut rec = load_subscribe!(txn, k);
     rec.notification_types = notification_types.to_vec();
@@ -75,6 +75,9 @@ pub(super) fn update_notification_type(
 }
 
 pub(super) fn unsubscribe(txn: &mut Txn, namespace: &str, room: &str, user_id: &str) -> Applied {
+    if !room_live(txn, namespace, room)? {
+        return rejected(ChatError::not_found("subscribe", "subscribe"));
+    }
     let k = keys::sub_by_room(txn.group, namespace, room, user_id);
     let rec = load_subscribe!(txn, k);
     delete_subscribe(txn, &rec);

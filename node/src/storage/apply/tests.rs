@@ -5,8 +5,9 @@ use proto::gs2::models::NotificationType;
 use proto::gs2::records::{ActiveCategoryModel, NamespaceSettings, UserDump};
 use proto::gs2::ChatError;
 
-use super::{apply_entry, DEDUP_TTL_MS};
+use super::{apply_entry, collect_user, DEDUP_TTL_MS};
 use crate::storage::txn::Txn;
+use crate::storage::{cf, keys};
 use crate::storage::{Store, View};
 
 struct Fixture {
@@ -119,13 +120,19 @@ fn namespaces_create_update_delete() {
     assert_eq!(n.settings.description.as_deref(), Some("d"));
     f.ok(room("r", Actor::Backend(None), None, &[]));
     f.ok(post("r", "m1", Actor::Backend(Some("u".into())), "u", 0));
-    f.ok(Command::DeleteNamespace { name: "ns".into() });
+    f.ok(Command::DeleteNamespace {
+        name: "ns".into(),
+        chunked: false,
+    });
     let v = f.view();
     assert!(v.namespace("ns").unwrap().is_none());
     assert!(v.room("ns", "r").unwrap().is_none());
     assert!(v.message("ns", "r", "m1").unwrap().is_none());
     assert!(matches!(
-        f.rejected(Command::DeleteNamespace { name: "ns".into() }),
+        f.rejected(Command::DeleteNamespace {
+            name: "ns".into(),
+            chunked: false
+        }),
         ChatError::NotFound { .. }
     ));
 }
@@ -160,6 +167,7 @@ fn rooms_owner_white_list_and_allow_create() {
         namespace: "ns".into(),
         name: "r".into(),
         actor,
+        chunked: false,
     };
     assert_eq!(
         f.rejected(del(Actor::Player("c".into()))),
@@ -274,6 +282,7 @@ fn subscriptions_lifecycle_and_room_cascade() {
         namespace: "ns".into(),
         name: "r".into(),
         actor: Actor::Backend(None),
+        chunked: false,
     });
     let v = f.view();
     assert!(v.subscribe("ns", "r", "u").unwrap().is_none());
@@ -358,6 +367,7 @@ fn user_data_dump_clean_import() {
     assert_eq!(dump.subscribes.len(), 1);
     f.ok(Command::CleanUser {
         user_id: "u".into(),
+        chunked: false,
     });
     let v = f.view();
     assert!(v.room("ns", "mine").unwrap().is_none());
@@ -727,4 +737,249 @@ fn bounded_sweeps_take_chunks_and_agree_however_entries_are_batched() {
     batched.store.db.write(txn.into_batch()).unwrap();
     assert_eq!(batch_replies, replies);
     assert_eq!(left(&batched), 0);
+}
+
+/// Rows of a column family under `prefix` (every row of group 0 by default).
+fn rows_under(f: &Fixture, cf: &'static str, prefix: &[u8]) -> usize {
+    f.store.scan(cf, prefix, None, usize::MAX).unwrap().len()
+}
+
+/// Rows left of deleted rooms and namespaces: messages with their indexes, subscriptions with
+/// theirs, rooms, category masters, and the task rows themselves.
+fn cascade_rows(f: &Fixture) -> Vec<usize> {
+    let all = keys::group_prefix(0);
+    let mut counts: Vec<usize> = [
+        cf::ROOMS,
+        cf::MESSAGES,
+        cf::MESSAGE_NAMES,
+        cf::MESSAGES_BY_USER,
+        cf::SUBS_BY_ROOM,
+        cf::SUBS_BY_USER,
+        cf::CATEGORY_MASTERS,
+    ]
+    .iter()
+    .map(|c| rows_under(f, c, &all))
+    .collect();
+    counts.push(rows_under(f, cf::SM_META, &keys::tasks(0)));
+    counts
+}
+
+fn subscribe(room: &str, user: &str) -> Command {
+    Command::Subscribe {
+        namespace: "ns".into(),
+        room: room.into(),
+        user_id: user.into(),
+        notification_types: vec![],
+    }
+}
+
+fn bounded_sweep(limit: u32) -> Command {
+    Command::Sweep {
+        dedup_before_ms: 0,
+        limit: Some(limit),
+    }
+}
+
+/// A namespace with rooms `a` and `b`, three messages by `u` in each, `u` and `v` subscribed
+/// to both, and two category masters: 14 records (2 rooms, 6 messages, 4 subscriptions, 2
+/// masters) to cascade.
+fn populated() -> Fixture {
+    let mut f = Fixture::new();
+    f.ok(ns("ns", None, true));
+    for r in ["a", "b"] {
+        f.ok(room(r, Actor::Backend(None), None, &[]));
+        for i in 0..3 {
+            f.ok(post(
+                r,
+                &format!("{r}{i}"),
+                Actor::Backend(Some("u".into())),
+                "u",
+                0,
+            ));
+        }
+        f.ok(subscribe(r, "u"));
+        f.ok(subscribe(r, "v"));
+    }
+    for category in [1, 2] {
+        f.ok(Command::CreateCategoryMaster {
+            namespace: "ns".into(),
+            category,
+            description: None,
+            reject_access_token_post: None,
+        });
+    }
+    f
+}
+
+/// Runs bounded sweeps until one says nothing is left; their `more` flags.
+fn sweep_to_the_end(f: &mut Fixture, limit: u32) -> Vec<bool> {
+    let mut flags = Vec::new();
+    loop {
+        let more = match f.run(bounded_sweep(limit)) {
+            Reply::Ok(Outcome::Swept { more }) => more,
+            other => panic!("unexpected reply {other:?}"),
+        };
+        flags.push(more);
+        if !more {
+            return flags;
+        }
+        assert!(flags.len() < 100, "the cascade never ends");
+    }
+}
+
+#[test]
+fn a_deleted_room_is_gone_at_once_and_its_rows_go_in_bounded_chunks() {
+    let mut f = populated();
+    f.ok(Command::delete_room(
+        "ns".into(),
+        "a".into(),
+        Actor::Backend(None),
+    ));
+    // Gone for every read and write at once, though its rows wait for the sweep.
+    let v = f.view();
+    assert!(v.room("ns", "a").unwrap().is_none());
+    assert!(v.live_subscribe("ns", "a", "u").unwrap().is_none());
+    let (subs, _) = v.subscribes_by_user("ns", "u", None, None, 10).unwrap();
+    assert_eq!(
+        subs.iter().map(|s| s.room.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
+    let dump = collect_user(&Txn::new(&f.store, 0), "u").unwrap();
+    assert_eq!(
+        dump.messages.len(),
+        3,
+        "the dump holds room b's messages only"
+    );
+    assert_eq!(dump.subscribes.len(), 1);
+    assert!(matches!(
+        f.rejected(post("a", "late", Actor::Backend(Some("u".into())), "u", 0)),
+        ChatError::NotFound { .. }
+    ));
+    assert!(matches!(
+        f.rejected(subscribe("a", "w")),
+        ChatError::NotFound { .. }
+    ));
+    assert!(matches!(
+        f.rejected(Command::Unsubscribe {
+            namespace: "ns".into(),
+            room: "a".into(),
+            user_id: "u".into(),
+        }),
+        ChatError::NotFound { .. }
+    ));
+    assert!(matches!(
+        f.rejected(Command::DeleteMessage {
+            namespace: "ns".into(),
+            room: "a".into(),
+            name: "a0".into(),
+        }),
+        ChatError::NotFound { .. }
+    ));
+    // Room a: 3 messages (3 rows each) and 2 subscriptions (2 rows each) wait, with the task.
+    assert_eq!(cascade_rows(&f), [1, 6, 6, 6, 4, 4, 2, 1]);
+    // 5 records at 2 a chunk: 3 chunks, the last one finding the end.
+    assert_eq!(sweep_to_the_end(&mut f, 2), [true, true, false]);
+    assert_eq!(cascade_rows(&f), [1, 3, 3, 3, 2, 2, 2, 0]);
+    assert_eq!(
+        f.view()
+            .messages_from("ns", "b", 0, None, None, 10)
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn a_deleted_namespace_cascades_in_chunks_the_same_however_entries_are_batched() {
+    let mut one_by_one = populated();
+    one_by_one.ok(Command::delete_namespace("ns".into()));
+    let v = one_by_one.view();
+    assert!(v.namespace("ns").unwrap().is_none());
+    assert!(v.room("ns", "a").unwrap().is_none());
+    assert!(!v.user_has_data("u").unwrap());
+    assert_eq!(cascade_rows(&one_by_one), [2, 6, 6, 6, 4, 4, 2, 1]);
+    // 14 records at 4 a chunk: 4 chunks, the fourth deleting the last 2 and the task row.
+    assert_eq!(
+        sweep_to_the_end(&mut one_by_one, 4),
+        [true, true, true, false]
+    );
+    assert_eq!(cascade_rows(&one_by_one), [0; 8]);
+
+    let mut batched = populated();
+    batched.ok(Command::delete_namespace("ns".into()));
+    let mut txn = Txn::new(&batched.store, 0);
+    let mut flags = Vec::new();
+    for _ in 0..4 {
+        batched.now += 1;
+        let meta = EntryMeta {
+            now_ms: batched.now,
+            dedup: None,
+        };
+        let entry = LogEntry::new(meta, bounded_sweep(4));
+        match apply_entry(&mut txn, batched.now as u64, &entry).unwrap() {
+            Reply::Ok(Outcome::Swept { more }) => flags.push(more),
+            other => panic!("unexpected reply {other:?}"),
+        }
+    }
+    batched.store.db.write(txn.into_batch()).unwrap();
+    assert_eq!(flags, [true, true, true, false]);
+    assert_eq!(cascade_rows(&batched), [0; 8]);
+}
+
+#[test]
+fn creating_a_room_or_namespace_again_finishes_its_pending_cascade_first() {
+    let mut f = populated();
+    f.ok(Command::delete_room(
+        "ns".into(),
+        "a".into(),
+        Actor::Backend(None),
+    ));
+    f.ok(room("a", Actor::Backend(None), None, &[]));
+    let v = f.view();
+    assert!(v
+        .messages_from("ns", "a", 0, None, None, 10)
+        .unwrap()
+        .is_empty());
+    assert!(v
+        .subscribes_by_room("ns", "a", None, 10)
+        .unwrap()
+        .0
+        .is_empty());
+    assert_eq!(cascade_rows(&f)[7], 0, "the task is done");
+
+    f.ok(Command::delete_namespace("ns".into()));
+    f.ok(ns("ns", None, true));
+    let v = f.view();
+    assert!(v.rooms("ns", None, None, 10).unwrap().0.is_empty());
+    assert!(v.category_masters("ns", None, 10).unwrap().0.is_empty());
+    assert_eq!(cascade_rows(&f), [0; 8]);
+}
+
+#[test]
+fn clean_user_leaves_the_rooms_they_own_to_a_cascade() {
+    let mut f = populated();
+    f.ok(room("mine", Actor::Backend(Some("u".into())), None, &[]));
+    f.ok(post("mine", "x", Actor::Backend(Some("w".into())), "w", 0));
+    f.ok(Command::clean_user("u".into()));
+    let v = f.view();
+    assert!(v.room("ns", "mine").unwrap().is_none());
+    assert!(!v.user_has_data("u").unwrap());
+    assert!(v
+        .subscribes_by_user("ns", "u", None, None, 10)
+        .unwrap()
+        .0
+        .is_empty());
+    // w's message in u's room waits for the room's task.
+    assert_eq!(rows_under(&f, cf::SM_META, &keys::tasks(0)), 1);
+    sweep_to_the_end(&mut f, 1000);
+    assert!(!v.user_has_data("w").unwrap());
+    assert_eq!(
+        rows_under(
+            &f,
+            cf::MESSAGES_BY_USER,
+            &keys::messages_by_user_prefix(0, "w")
+        ),
+        0
+    );
+    assert_eq!(rows_under(&f, cf::SM_META, &keys::tasks(0)), 0);
 }

@@ -8,10 +8,11 @@ use proto::gs2::records::{
 };
 use proto::gs2::ChatError;
 
+use super::cascade;
 use super::message::{delete_message, put_message};
 use super::room::delete_room_data;
 use super::subscription::{delete_subscribe, put_subscribe};
-use super::{ok, rejected, Applied};
+use super::{ok, rejected, room_live, Applied};
 use crate::storage::cf;
 use crate::storage::db::{decode, StoreError};
 use crate::storage::keys;
@@ -33,11 +34,16 @@ pub(super) fn dump(txn: &mut Txn, user_id: &str) -> Applied {
     ok(Outcome::Done)
 }
 
-pub(super) fn clean(txn: &mut Txn, user_id: &str) -> Applied {
+/// Deletes everything held about the user; the rooms they own go by cascade tasks (`chunked`)
+/// or, for entries written before tasks existed, at once.
+pub(super) fn clean(txn: &mut Txn, user_id: &str, chunked: bool) -> Applied {
     let g = txn.group;
     let dump = collect_user(txn, user_id)?;
     for room in &dump.rooms {
-        delete_room_data(txn, &room.namespace, &room.name)?;
+        match chunked {
+            true => cascade::defer_room(txn, &room.namespace, &room.name),
+            false => delete_room_data(txn, &room.namespace, &room.name)?,
+        }
     }
     for m in &dump.messages {
         delete_message(txn, m);
@@ -81,6 +87,7 @@ pub(super) fn import(txn: &mut Txn, user_id: &str, upload_token: &str) -> Applie
 }
 
 /// Everything held about a user: rooms they own, messages they posted, their subscriptions.
+/// Rows of deleted rooms and namespaces waiting for their cascade are left out.
 pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
     let g = txn.group;
     let mut dump = UserDump {
@@ -101,6 +108,12 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
             &keys::subs_by_user_prefix(g, &ns.name, user, ""),
         )? {
             if let Some(k) = keys::decode_sub_by_user(&k) {
+                if txn
+                    .get_raw(cf::ROOMS, &keys::room(g, &ns.name, &k.room))?
+                    .is_none()
+                {
+                    continue;
+                }
                 let sk = keys::sub_by_room(g, &ns.name, &k.room, user);
                 if let Some(s) = txn.get::<SubscribeRecord>(cf::SUBS_BY_ROOM, &sk)? {
                     dump.subscribes.push(s);
@@ -120,6 +133,9 @@ pub fn collect_user(txn: &Txn, user: &str) -> Result<UserDump, StoreError> {
         &keys::messages_by_user_prefix(g, user),
     )? {
         if let Some(k) = keys::decode_message_by_user(&k) {
+            if !room_live(txn, &k.ns, &k.room)? {
+                continue;
+            }
             let mk = keys::message(g, &k.ns, &k.room, k.created_at, &k.name);
             if let Some(m) = txn.get::<MessageRecord>(cf::MESSAGES, &mk)? {
                 dump.messages.push(m);
@@ -137,15 +153,12 @@ fn import_user(txn: &mut Txn, dump: &UserDump) -> Result<(), StoreError> {
             .get_raw(cf::NAMESPACES, &keys::namespace(g, &r.namespace))?
             .is_some()
         {
+            cascade::finish_room(txn, &r.namespace, &r.name)?;
             txn.put(cf::ROOMS, keys::room(g, &r.namespace, &r.name), r);
         }
     }
     for m in &dump.messages {
-        if m.user_id == dump.user_id
-            && txn
-                .get_raw(cf::ROOMS, &keys::room(g, &m.namespace, &m.room))?
-                .is_some()
-        {
+        if m.user_id == dump.user_id && room_live(txn, &m.namespace, &m.room)? {
             put_message(txn, m);
         }
     }
@@ -163,11 +176,7 @@ fn import_user(txn: &mut Txn, dump: &UserDump) -> Result<(), StoreError> {
         }
     }
     for s in &dump.subscribes {
-        if s.user_id == dump.user_id
-            && txn
-                .get_raw(cf::ROOMS, &keys::room(g, &s.namespace, &s.room))?
-                .is_some()
-        {
+        if s.user_id == dump.user_id && room_live(txn, &s.namespace, &s.room)? {
             put_subscribe(txn, s);
         }
     }

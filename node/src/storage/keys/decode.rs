@@ -5,7 +5,7 @@
 //! cannot tell apart shapes with the same structure (a room key and a firebase-token key are
 //! both `group | a\0 | b\0`), so it is meant for keys of the column family it names.
 
-use super::GROUP_LEN;
+use super::{GROUP_LEN, TASK, TASK_NAMESPACE, TASK_ROOM};
 
 /// Reads components back out of a key, after its group id.
 struct KeyReader<'a> {
@@ -127,4 +127,28 @@ pub fn decode_outbox(key: &[u8]) -> Option<OutboxKey> {
     let mut r = KeyReader::new(key)?;
     let (index, seq) = (r.u64()?, u32::try_from(r.u64()?).ok()?);
     r.done(OutboxKey { index, seq })
+}
+
+/// A cascade task key ([`super::namespace_task`], [`super::room_task`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskKey {
+    Namespace { ns: String },
+    Room { ns: String, room: String },
+}
+
+pub fn decode_task(key: &[u8]) -> Option<TaskKey> {
+    let mut r = KeyReader::new(key)?;
+    if r.s()? != TASK {
+        return None;
+    }
+    let kind = r.s()?;
+    let task = match kind.as_str() {
+        TASK_NAMESPACE => TaskKey::Namespace { ns: r.s()? },
+        TASK_ROOM => TaskKey::Room {
+            ns: r.s()?,
+            room: r.s()?,
+        },
+        _ => return None,
+    };
+    r.done(task)
 }

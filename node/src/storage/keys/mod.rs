@@ -19,13 +19,18 @@ mod tests;
 
 pub use decode::{
     decode_message, decode_message_by_user, decode_outbox, decode_room, decode_sub_by_user,
-    MessageByUserKey, MessageKey, OutboxKey, RoomKey, SubByUserKey,
+    decode_task, MessageByUserKey, MessageKey, OutboxKey, RoomKey, SubByUserKey, TaskKey,
 };
 
 pub type GroupId = u32;
 
 /// Length of the group id that starts every key (page tokens leave it out).
 pub const GROUP_LEN: usize = 4;
+
+/// The metadata name under which cascade tasks are kept, and their kinds.
+const TASK: &str = "task";
+const TASK_NAMESPACE: &str = "namespace";
+const TASK_ROOM: &str = "room";
 
 /// The dedup scope of internal keys (writes forwarded without a client key).
 pub const INTERNAL_DEDUP_SCOPE: &str = "~";
@@ -72,6 +77,26 @@ pub fn log(group: GroupId, index: u64) -> Vec<u8> {
 /// Raft and state-machine metadata: `group | name\0`.
 pub fn meta(group: GroupId, name: &str) -> Vec<u8> {
     KeyBuf::new(group).s(name).build()
+}
+
+/// A pending cascade (state-machine metadata): every task row, `group | task\0`.
+pub fn tasks(group: GroupId) -> Vec<u8> {
+    KeyBuf::new(group).s(TASK).build()
+}
+/// The cascade of a deleted namespace: `group | task\0 | namespace\0 | ns\0`. Decoded by
+/// [`decode_task`].
+pub fn namespace_task(group: GroupId, ns: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(TASK).s(TASK_NAMESPACE).s(ns).build()
+}
+/// The cascade of a deleted room: `group | task\0 | room\0 | ns\0 | room\0`. Decoded by
+/// [`decode_task`].
+pub fn room_task(group: GroupId, ns: &str, room: &str) -> Vec<u8> {
+    KeyBuf::new(group)
+        .s(TASK)
+        .s(TASK_ROOM)
+        .s(ns)
+        .s(room)
+        .build()
 }
 
 /// Namespace, its current master, gateway namespace: `group | ns\0`.

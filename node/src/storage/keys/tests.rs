@@ -144,6 +144,29 @@ fn category_and_log_keys() {
     assert!(namespace(0, "name").starts_with(&namespace_name_prefix(0, "na")));
 }
 
+#[test]
+fn task_keys_round_trip_and_sit_under_the_task_prefix() {
+    let ns = namespace_task(2, "ns");
+    let room = room_task(2, "ns", "r1");
+    for k in [&ns, &room] {
+        assert!(k.starts_with(&tasks(2)));
+    }
+    assert_eq!(
+        decode_task(&ns),
+        Some(TaskKey::Namespace { ns: "ns".into() })
+    );
+    assert_eq!(
+        decode_task(&room),
+        Some(TaskKey::Room {
+            ns: "ns".into(),
+            room: "r1".into()
+        })
+    );
+    assert_eq!(decode_task(&meta(2, "task")), None);
+    assert_eq!(decode_task(&meta(2, "last_applied")), None);
+    assert_eq!(decode_task(&room[..room.len() - 1]), None);
+}
+
 fn hex(key: &[u8]) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -217,6 +240,15 @@ fn key_bytes_are_pinned() {
             "000000076e7300753100",
         ),
         (dedup(7, "p:k"), "00000007703a6b00"),
+        (tasks(7), "000000077461736b00"),
+        (
+            namespace_task(7, "ns"),
+            "000000077461736b006e616d657370616365006e7300",
+        ),
+        (
+            room_task(7, "ns", "r1"),
+            "000000077461736b00726f6f6d006e7300723100",
+        ),
         (
             internal_dedup_before(7, -5),
             "000000077e30303030303030303030303030303030",

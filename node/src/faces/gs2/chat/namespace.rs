@@ -83,7 +83,7 @@ pub async fn update(app: App, req: Req) -> Result<Value, ApiError> {
 
 pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
     let name = ns_name(&req)?;
-    write_item!(app, req, Command::DeleteNamespace { name }, Namespace => namespace)
+    write_item!(app, req, Command::delete_namespace(name), Namespace => namespace)
 }
 
 pub async fn version(_app: App, _req: Req) -> Result<Value, ApiError> {

@@ -113,10 +113,6 @@ pub async fn update(app: App, req: Req) -> Result<Value, ApiError> {
 pub async fn delete(app: App, req: Req) -> Result<Value, ApiError> {
     let actor = actor(&req)?;
     let (ns, room) = ns_and_room(&req)?;
-    let cmd = Command::DeleteRoom {
-        namespace: ns,
-        name: room,
-        actor,
-    };
+    let cmd = Command::delete_room(ns, room, actor);
     write_item!(app, req, cmd, Room => room)
 }

@@ -63,7 +63,7 @@ pub async fn get(app: App, req: Req) -> Result<Value, ApiError> {
     let user = user(&req)?;
     let s = read(&app, &req)
         .await?
-        .subscribe(&ns, &room, &user)?
+        .live_subscribe(&ns, &room, &user)?
         .ok_or_else(|| ChatError::not_found("subscribe", "subscribe"))?;
     Ok(item(app.render.subscribe(&s)))
 }

@@ -54,7 +54,7 @@ pub async fn check_dump(app: App, req: Req) -> Result<Value, ApiError> {
 
 pub async fn clean(app: App, req: Req) -> Result<Value, ApiError> {
     let user_id = user(&req)?;
-    write(&app, &req, Command::CleanUser { user_id }).await?;
+    write(&app, &req, Command::clean_user(user_id)).await?;
     Ok(json!({}))
 }
 
