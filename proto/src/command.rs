@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::{AccountInput, AccountPatch, AccountRecord};
 use crate::gs2::error::ChatError;
 use crate::gs2::models::NotificationType;
 use crate::gs2::records::{
@@ -246,6 +247,15 @@ pub enum Command {
         namespace: String,
         user_id: String,
     },
+    /// Creates or replaces accounts (the Stream face's users), in order.
+    UpsertAccounts {
+        accounts: Vec<AccountInput>,
+    },
+    /// Partially updates existing accounts, all or none: an unknown id or a field of the wrong
+    /// type rejects the whole command.
+    PatchAccounts {
+        patches: Vec<AccountPatch>,
+    },
 }
 
 impl Command {
@@ -308,6 +318,8 @@ impl Command {
             Command::DeleteGatewayNamespace { .. } => "deleteGatewayNamespace",
             Command::SetFirebaseToken { .. } => "setFirebaseToken",
             Command::DeleteFirebaseToken { .. } => "deleteFirebaseToken",
+            Command::UpsertAccounts { .. } => "upsertAccounts",
+            Command::PatchAccounts { .. } => "patchAccounts",
         }
     }
 }
@@ -339,6 +351,7 @@ pub enum Outcome {
     Swept {
         more: bool,
     },
+    Accounts(Vec<AccountRecord>),
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Wire and log types of the chat cluster, shared by the node, the tests and the tools.
 //!
 //! Layout:
+//! - [`account`]: the users of an app (the Stream face's users), face-neutral log types.
 //! - [`command`]: the Raft log entry (versioned, msgpack) and the apply reply.
 //! - [`event`]: chat events relayed to the bus (envelope, subjects).
 //! - [`gs2`]: the GS2 face's types:
@@ -12,6 +13,7 @@
 //!
 //! This crate owns no I/O: it depends on serde only, never on tokio, rocksdb or openraft.
 
+pub mod account;
 pub mod command;
 pub mod event;
 pub mod gs2;

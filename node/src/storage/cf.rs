@@ -33,6 +33,9 @@ pub const GATEWAY_NAMESPACES: &str = "gateway_namespaces";
 /// Firebase tokens: `group | gateway ns | user` → record.
 pub const FIREBASE_TOKENS: &str = "firebase_tokens";
 
+/// Accounts (the Stream face's users): `group | id` → record.
+pub const ACCOUNTS: &str = "accounts";
+
 /// Column families of the replicated state machine: what a snapshot carries.
 pub const STATE: &[&str] = &[
     SM_META,
@@ -51,6 +54,7 @@ pub const STATE: &[&str] = &[
     OUTBOX,
     GATEWAY_NAMESPACES,
     FIREBASE_TOKENS,
+    ACCOUNTS,
 ];
 
 /// Column families apply reads by whole key on every post (a memtable filter pays off).

@@ -6,7 +6,7 @@
 //!
 //! This file owns the entry loop, idempotency (the duplication-avoider records) and the
 //! outbox; each command is applied by its model's file (`namespace`, `room`, `message`,
-//! `subscription`, `master`, `user`, `maintenance`, `gateway`).
+//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`).
 
 use proto::command::{Command, EntryMeta, EntryV1, LogEntry, Outcome, Reply};
 use proto::event::{Envelope, ENVELOPE_VERSION};
@@ -85,6 +85,7 @@ macro_rules! load_category {
     };
 }
 
+mod account;
 mod cascade;
 mod gateway;
 mod maintenance;
@@ -313,6 +314,8 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         } => master::update_current(txn, namespace, settings, models),
         Command::StoreUpload { token, body } => user::store_upload(txn, now, token, body),
         Command::DumpUser { user_id } => user::dump(txn, user_id),
+        Command::UpsertAccounts { accounts } => account::upsert(txn, now, accounts),
+        Command::PatchAccounts { patches } => account::patch(txn, now, patches),
         Command::CleanUser { user_id, chunked } => user::clean(txn, user_id, *chunked),
         Command::ImportUser {
             user_id,

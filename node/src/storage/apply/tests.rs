@@ -983,3 +983,69 @@ fn clean_user_leaves_the_rooms_they_own_to_a_cascade() {
     );
     assert_eq!(rows_under(&f, cf::SM_META, &keys::tasks(0)), 0);
 }
+
+#[test]
+fn accounts_upsert_and_patch_all_or_none() {
+    use proto::account::{AccountInput, AccountPatch};
+    let mut f = Fixture::new();
+    let input = |id: &str| AccountInput {
+        id: id.into(),
+        name: Some(id.to_uppercase()),
+        ..Default::default()
+    };
+    let Outcome::Accounts(made) = f.ok(Command::UpsertAccounts {
+        accounts: vec![input("alice"), input("bob")],
+    }) else {
+        panic!()
+    };
+    assert_eq!(made.len(), 2);
+    assert_eq!(made[0].created_at, f.now * 1_000_000);
+    let set = |id: &str, k: &str, v: serde_json::Value| AccountPatch {
+        id: id.into(),
+        set: [(k.to_string(), v)].into(),
+        unset: vec![],
+    };
+    // bob is fine, carol does not exist: nothing changes.
+    assert!(matches!(
+        f.rejected(Command::PatchAccounts {
+            patches: vec![
+                set("bob", "role", "admin".into()),
+                set("carol", "x", 1.into())
+            ],
+        }),
+        ChatError::NotFound { .. }
+    ));
+    assert_eq!(f.view().account("bob").unwrap().unwrap().role, "user");
+    let Outcome::Accounts(patched) = f.ok(Command::PatchAccounts {
+        patches: vec![
+            set("bob", "role", "admin".into()),
+            set("bob", "level", 3.into()),
+        ],
+    }) else {
+        panic!()
+    };
+    assert_eq!(patched.last().unwrap().custom["level"], 3);
+    let bob = f.view().account("bob").unwrap().unwrap();
+    assert_eq!(
+        (bob.role.as_str(), bob.custom["level"].as_i64()),
+        ("admin", Some(3))
+    );
+    let v = f.view();
+    let ids = |list: Vec<proto::account::AccountRecord>| {
+        list.into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(v.accounts_in_order(None, 10).unwrap()),
+        ["alice", "bob"]
+    );
+    assert_eq!(
+        ids(v.accounts_in_order(Some("alice"), 10).unwrap()),
+        ["bob"]
+    );
+    assert_eq!(
+        ids(v
+            .accounts_by_id(&["bob".into(), "zed".into(), "bob".into()])
+            .unwrap()),
+        ["bob"]
+    );
+}

@@ -225,6 +225,10 @@ pub fn outbox(group: GroupId, index: u64, seq: u32) -> Vec<u8> {
 pub fn firebase_token(group: GroupId, ns: &str, user: &str) -> Vec<u8> {
     KeyBuf::new(group).s(ns).s(user).build()
 }
+/// Account: `group | id\0`.
+pub fn account(group: GroupId, id: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(id).build()
+}
 /// Upload (by token) or user-data dump (by user id): `group | token\0`.
 pub fn token(group: GroupId, token: &str) -> Vec<u8> {
     KeyBuf::new(group).s(token).build()

@@ -14,6 +14,8 @@ use super::cf;
 use super::db::{decode, Store, StoreError};
 use super::keys::{self, GroupId};
 
+mod account;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
     #[error(transparent)]

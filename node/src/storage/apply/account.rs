@@ -1,0 +1,51 @@
+//! Apply of the account commands (the users of an app, as the Stream face knows them): upsert
+//! and partial update. Times are the entry's, in nanoseconds.
+
+use proto::account::{AccountInput, AccountPatch, AccountRecord};
+use proto::command::Outcome;
+use proto::gs2::ChatError;
+
+use super::{ok, rejected, Applied};
+use crate::storage::cf;
+use crate::storage::keys;
+use crate::storage::txn::Txn;
+
+/// Nanoseconds of an entry's millisecond clock.
+fn nanos(now_ms: i64) -> i64 {
+    now_ms.saturating_mul(1_000_000)
+}
+
+pub(super) fn upsert(txn: &mut Txn, now_ms: i64, accounts: &[AccountInput]) -> Applied {
+    let mut out = Vec::with_capacity(accounts.len());
+    for input in accounts {
+        let k = keys::account(txn.group, &input.id);
+        let old: Option<AccountRecord> = txn.get(cf::ACCOUNTS, &k)?;
+        let rec = AccountRecord::upserted(old.as_ref(), input, nanos(now_ms));
+        txn.put(cf::ACCOUNTS, k, &rec);
+        out.push(rec);
+    }
+    ok(Outcome::Accounts(out))
+}
+
+pub(super) fn patch(txn: &mut Txn, now_ms: i64, patches: &[AccountPatch]) -> Applied {
+    // Checked in full before anything is written: a rejection leaves no account changed. A
+    // later patch of the same id builds on the earlier one.
+    let mut pending: Vec<AccountRecord> = Vec::with_capacity(patches.len());
+    for p in patches {
+        let old = match pending.iter().rposition(|r| r.id == p.id) {
+            Some(i) => Some(pending[i].clone()),
+            None => txn.get::<AccountRecord>(cf::ACCOUNTS, &keys::account(txn.group, &p.id))?,
+        };
+        let Some(old) = old else {
+            return rejected(ChatError::not_found("user", "id"));
+        };
+        match old.patched(p, nanos(now_ms)) {
+            Ok(rec) => pending.push(rec),
+            Err(e) => return rejected(ChatError::invalid("user", e)),
+        }
+    }
+    for rec in &pending {
+        txn.put(cf::ACCOUNTS, keys::account(txn.group, &rec.id), rec);
+    }
+    ok(Outcome::Accounts(pending))
+}
