@@ -10,10 +10,14 @@
 //!   - [`gs2::gateway`]: GS2-Gateway models and the notification frame;
 //!   - [`gs2::error`]: the typed chat error and its stable GS2 codes;
 //!   - [`gs2::validate`]: checks of every request field against the GS2 reference limits.
+//! - [`stream`]: the Stream Chat face's wire models and pure logic (errors, time encodings,
+//!   query-string decoding, the filter language).
 //!
-//! This crate owns no I/O: it depends on serde only, never on tokio, rocksdb or openraft.
+//! This crate owns no I/O: it depends on serde (and `time` for parsing) only, never on tokio,
+//! rocksdb or openraft.
 
 pub mod account;
 pub mod command;
 pub mod event;
 pub mod gs2;
+pub mod stream;
