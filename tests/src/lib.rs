@@ -24,6 +24,8 @@
 //! - [`push`]: push-test helpers (bound sessions, timed/retried posts, collecting post
 //!   notifications, exactly-once and per-room order checks).
 //! - [`python`]: running the official-SDK scripts under `tests/python/`.
+//! - [`sdk`]: running the official Stream SDK scripts under `tests/stream-js/` and
+//!   `tests/stream-py/` (install checks, environment contract, JSON-line results).
 //!
 //! Rules the harness follows (STYLE.md habit 12): no fixed ports, no sleeps as
 //! correctness assumptions (only short poll intervals inside [`wait_until`]), each
@@ -43,6 +45,7 @@ pub mod fixtures;
 pub mod gateway;
 pub mod push;
 pub mod python;
+pub mod sdk;
 #[cfg(test)]
 mod selftest;
 
