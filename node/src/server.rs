@@ -182,7 +182,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     announce(&config, api_addr, raft_addr);
 
-    let router = crate::faces::router(app);
+    let stream = Arc::new(crate::faces::stream::StreamState {
+        cluster: cluster.clone(),
+        view: app.view.clone(),
+        keys: crate::faces::stream::auth::AppKeys::new(
+            &config.stream_api_key,
+            &config.stream_api_secret,
+        ),
+        gateway: app.gateway.clone(),
+    });
+    let router = crate::faces::router(app, stream);
     let handoff_cluster = cluster.clone();
     let handoff_registry = registry_for_shutdown;
     let stopping = life.clone();
@@ -310,6 +319,17 @@ fn announce(config: &Config, api: std::net::SocketAddr, raft: std::net::SocketAd
         );
     } else {
         println!("project client_id={}", config.client_id);
+    }
+    if config.generated_stream_credentials {
+        println!(
+            "Stream development app (generated; pass --stream-api-key/--stream-api-secret to fix it):"
+        );
+        println!(
+            "  api_key={}  api_secret={}",
+            config.stream_api_key, config.stream_api_secret
+        );
+    } else {
+        println!("Stream api_key={}", config.stream_api_key);
     }
     println!(
         "log in: curl -s -X POST http://{api}/identifier/projectToken/login -H 'Content-Type: application/json' -d '{{\"client_id\":\"{}\",\"client_secret\":\"<secret>\"}}'",

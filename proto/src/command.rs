@@ -107,7 +107,7 @@ pub enum Command {
     },
     DeleteNamespace {
         name: String,
-        /// True in entries written since cascades were chunked (see [`Command::chunked`]).
+        /// True in entries written since cascades were chunked (see `Command::delete_namespace`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         chunked: bool,
     },
@@ -131,7 +131,7 @@ pub enum Command {
         namespace: String,
         name: String,
         actor: Actor,
-        /// True in entries written since cascades were chunked (see [`Command::chunked`]).
+        /// True in entries written since cascades were chunked (see `Command::delete_namespace`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         chunked: bool,
     },
@@ -201,7 +201,7 @@ pub enum Command {
     },
     CleanUser {
         user_id: String,
-        /// True in entries written since cascades were chunked (see [`Command::chunked`]).
+        /// True in entries written since cascades were chunked (see `Command::delete_namespace`).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         chunked: bool,
     },

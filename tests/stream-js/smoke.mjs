@@ -1,5 +1,5 @@
 // Smoke check of the pinned official JS SDK (`stream-chat`, see package.json); needs no server.
-// Run by tests/tests/stream_sdk_harness.rs through chat_tests::sdk::run_script.
+// Run by tests/tests/stream_sdk.rs through chat_tests::sdk::run_script.
 //
 // Environment (README.md; all optional here, defaults below): STREAM_BASE_URL, STREAM_API_KEY,
 // STREAM_API_SECRET. STREAM_BASE_URL_2 is not used.

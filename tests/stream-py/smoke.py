@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke check of the pinned official Python SDK (`getstream` 7.0.0); needs no server.
 
-Run by tests/tests/stream_sdk_harness.rs through chat_tests::sdk::run_script.
+Run by tests/tests/stream_sdk.rs through chat_tests::sdk::run_script.
 
 Environment (../stream-js/README.md; all optional here, defaults below): STREAM_BASE_URL,
 STREAM_API_KEY, STREAM_API_SECRET. STREAM_BASE_URL_2 is not used.

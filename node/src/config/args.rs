@@ -77,7 +77,7 @@ pub enum Source {
 /// the file. Serialized (absent values skipped) with the flag names as keys.
 #[derive(Debug, Default, clap::Args, Serialize)]
 pub struct NodeArgs {
-    /// TOML configuration file (nested tables: [api], [raft], [project], [tokens], [nats],
+    /// TOML configuration file (nested tables: [api], [raft], [project], [tokens], [stream], [nats],
     /// [gateway], [log]; see `chat-node config print`).
     #[arg(long, env = "CHAT_CONFIG")]
     #[serde(skip)]
@@ -112,6 +112,13 @@ pub struct NodeArgs {
         value_delimiter = ','
     )]
     pub previous_client_secrets: Option<Vec<String>>,
+    /// Stream Chat app key (the `api_key` the Stream SDKs send). Generated for development if
+    /// absent, with the secret.
+    #[arg(long, env = "CHAT_STREAM_API_KEY")]
+    pub stream_api_key: Option<String>,
+    /// Stream Chat app secret: signs and verifies the Stream SDKs' JWTs.
+    #[arg(long, env = "CHAT_STREAM_API_SECRET", hide_env_values = true)]
+    pub stream_api_secret: Option<String>,
     /// Do not bootstrap: wait to be added through the admin API of a cluster member.
     /// `--join=false` turns off a `join = true` of the file.
     #[arg(long, env = "CHAT_JOIN", switch())]

@@ -24,6 +24,7 @@ pub struct Settings {
     pub raft: RaftSettings,
     pub project: ProjectSettings,
     pub tokens: TokenSettings,
+    pub stream: StreamSettings,
     pub nats: NatsSettings,
     pub gateway: GatewaySettings,
     pub log: LogSettings,
@@ -73,6 +74,15 @@ pub struct TokenSettings {
     pub previous_client_secrets: Vec<String>,
 }
 
+/// `[stream]`: the Stream Chat face's app credentials (the `api_key` clients send and the
+/// secret that signs their JWTs).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamSettings {
+    pub api_key: Option<String>,
+    pub api_secret: Option<String>,
+}
+
 /// `[nats]`: the event bus between nodes.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -114,6 +124,7 @@ impl Default for Settings {
             raft: RaftSettings::default(),
             project: ProjectSettings::default(),
             tokens: TokenSettings::default(),
+            stream: StreamSettings::default(),
             nats: NatsSettings::default(),
             gateway: GatewaySettings::default(),
             log: LogSettings::default(),
@@ -230,6 +241,8 @@ pub const KEYS: &[Key] = &[
         "tokens.previous_client_secrets",
         false,
     ),
+    key("stream_api_key", "stream.api_key", false),
+    key("stream_api_secret", "stream.api_secret", false),
     key("nats_url", "nats.url", true),
     key("nats_token", "nats.token", true),
     key("nats_user", "nats.user", true),
@@ -248,6 +261,7 @@ pub const KEYS: &[Key] = &[
 pub const SECRET_KEYS: &[&str] = &[
     "project.client_secret",
     "tokens.previous_client_secrets",
+    "stream.api_secret",
     "nats.token",
     "nats.password",
 ];

@@ -51,6 +51,11 @@ pub struct Config {
     pub previous_client_secrets: Vec<String>,
     /// Whether the credentials were generated (printed at start for development).
     pub generated_credentials: bool,
+    /// The Stream face's app key and secret.
+    pub stream_api_key: String,
+    pub stream_api_secret: String,
+    /// Whether the Stream pair was generated (printed at start for development).
+    pub generated_stream_credentials: bool,
     pub bootstrap: Bootstrap,
     pub snapshot_threshold: u64,
     pub heartbeat_ms: u64,
@@ -221,6 +226,23 @@ impl Config {
                 "each must be at least 8 characters",
             ));
         }
+        let (stream_api_key, stream_api_secret, generated_stream) =
+            match (s.stream.api_key, s.stream.api_secret) {
+                (Some(key), Some(secret)) => (key, secret, false),
+                (None, None) => (format!("dev{}", random_hex(6)), random_hex(24), true),
+                _ => {
+                    return Err(invalid(
+                        "stream.api_key/api_secret",
+                        "set both or neither (neither generates a development pair)",
+                    ))
+                }
+            };
+        if stream_api_key.is_empty() || stream_api_secret.len() < 8 {
+            return Err(invalid(
+                "stream.api_secret",
+                "the key must not be empty and the secret must be at least 8 characters",
+            ));
+        }
         let members = (!s.raft.initial_members.is_empty()).then_some(&s.raft.initial_members);
         let bootstrap = match (s.raft.join, members) {
             (true, Some(_)) => {
@@ -300,6 +322,9 @@ impl Config {
             client_secret,
             previous_client_secrets,
             generated_credentials: generated,
+            stream_api_key,
+            stream_api_secret,
+            generated_stream_credentials: generated_stream,
             bootstrap,
             snapshot_threshold: s.raft.snapshot_threshold,
             public_url: s.api.public_url,

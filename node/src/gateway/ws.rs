@@ -27,9 +27,23 @@ where
     F: Fn(String, String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Option<String>> + Send + 'static,
 {
+    pump_greeting(gateway, socket, |_| None, on_text).await
+}
+
+/// Like [`pump`], with a first frame: `greeting(connection id)` is queued before any other
+/// (a face whose handshake is a server frame naming the connection, as Stream's is).
+pub async fn pump_greeting<G, F, Fut>(gateway: &Gateway, socket: WebSocket, greeting: G, on_text: F)
+where
+    G: FnOnce(&str) -> Option<String>,
+    F: Fn(String, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<String>> + Send + 'static,
+{
     let registry = gateway.registry.clone();
     let handle = registry.open(gateway.ws_send_queue);
     let id = handle.id.clone();
+    if let Some(first) = greeting(&id) {
+        registry.send_to_conn(&id, first);
+    }
     let (mut sink, mut stream) = socket.split();
     let close = handle.close.clone();
     let mut rx = handle.rx;

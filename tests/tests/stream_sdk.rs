@@ -3,10 +3,9 @@
 //! and runnable, and mint HS256 user tokens (`smoke.mjs`, `smoke.py`); `run_script` collects
 //! JSON lines, reports failures and kills a script that outlives its timeout.
 //!
-//! The `#[ignore]`d tests run the first-slice scripts (`connect.mjs`, `connect.py`) against
-//! real nodes started with `--stream-api-key/--stream-api-secret`; they need the Stream face
-//! (`node/src/faces/stream/`): `cargo test -p chat-tests --test stream_sdk_harness --
-//! --ignored`.
+//! The connect tests run the first-slice scripts (`connect.mjs`, `connect.py`) against real
+//! nodes started with `--stream-api-key/--stream-api-secret` (the Stream face,
+//! `node/src/faces/stream/`): one node, and two nodes of one cluster.
 //!
 //! Needs `node` with `npm ci --prefix tests/stream-js` done and `pip install getstream==7.0.0`
 //! (`scripts/setup.sh` does both). Without them the tests fail and say so.
@@ -125,7 +124,6 @@ async fn run_script_collects_json_lines_reports_failure_and_kills_on_timeout() {
 // ------------------------------------------------------------------ needs the Stream face
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Stream face (node/src/faces/stream); run with --ignored"]
 async fn stream_js_connect_flow_against_a_node() {
     require_stream_js();
     let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
@@ -138,7 +136,6 @@ async fn stream_js_connect_flow_against_a_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Stream face (node/src/faces/stream); run with --ignored"]
 async fn stream_py_connect_flow_against_a_node() {
     require_stream_py();
     let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
@@ -151,7 +148,6 @@ async fn stream_py_connect_flow_against_a_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the Stream face (node/src/faces/stream); run with --ignored"]
 async fn stream_sdks_connect_flow_across_two_nodes() {
     require_stream_js();
     require_stream_py();

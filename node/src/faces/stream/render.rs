@@ -1,0 +1,86 @@
+//! Records → Stream JSON, per family: v1 (JS) flattens custom fields into the object and writes
+//! RFC 3339 times; v2 (Python) nests them under `custom` and writes integer nanoseconds
+//! (`stream-protocol.md` §0).
+
+use proto::account::AccountRecord;
+use proto::stream::time::{render, Family};
+use serde_json::{json, Map, Value};
+
+/// A user (`UserResponse`): `online` as the presence layer sees it.
+pub fn user(a: &AccountRecord, family: Family, online: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(a.id));
+    m.insert("role".into(), json!(a.role));
+    if let Some(n) = &a.name {
+        m.insert("name".into(), json!(n));
+    }
+    if let Some(i) = &a.image {
+        m.insert("image".into(), json!(i));
+    }
+    m.insert(
+        "language".into(),
+        json!(a.language.clone().unwrap_or_default()),
+    );
+    m.insert("teams".into(), json!(a.teams));
+    m.insert("invisible".into(), json!(a.invisible));
+    m.insert("banned".into(), json!(false));
+    m.insert("online".into(), json!(online && !a.invisible));
+    m.insert("created_at".into(), render(a.created_at, family));
+    m.insert("updated_at".into(), render(a.updated_at, family));
+    for (name, t) in [
+        ("deactivated_at", a.deactivated_at),
+        ("deleted_at", a.deleted_at),
+        ("revoke_tokens_issued_before", a.revoke_tokens_issued_before),
+    ] {
+        if let Some(t) = t {
+            m.insert(name.into(), render(t, family));
+        }
+    }
+    custom_into(&mut m, &a.custom, family);
+    Value::Object(m)
+}
+
+/// The connected user of a `health.check` (`OwnUserResponse`): the user with its (empty, for
+/// now) mutes, devices and unread counters.
+pub fn own_user(a: &AccountRecord, family: Family) -> Value {
+    let mut u = user(a, family, true);
+    let m = u.as_object_mut().expect("a user renders as an object");
+    for (k, v) in [
+        ("channel_mutes", json!([])),
+        ("mutes", json!([])),
+        ("blocked_user_ids", json!([])),
+        ("devices", json!([])),
+        ("total_unread_count", json!(0)),
+        ("unread_count", json!(0)),
+        ("unread_channels", json!(0)),
+        ("unread_threads", json!(0)),
+    ] {
+        m.insert(k.into(), v);
+    }
+    u
+}
+
+/// Custom fields: flat beside the known ones (v1; a custom field never hides a known one) or
+/// under `custom` (v2).
+fn custom_into(m: &mut Map<String, Value>, custom: &proto::account::Custom, family: Family) {
+    match family {
+        Family::V1 => {
+            for (k, v) in custom {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Family::V2 => {
+            let c: Map<String, Value> =
+                custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            m.insert("custom".into(), Value::Object(c));
+        }
+    }
+}
+
+/// A success body: the fields given, plus `duration`.
+pub fn ok(mut body: Value) -> Value {
+    if let Some(m) = body.as_object_mut() {
+        m.insert("duration".into(), json!("0.00ms"));
+    }
+    body
+}
