@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{AccountInput, AccountPatch, AccountRecord};
+use crate::account::{AccountInput, AccountPatch, AccountRecord, Custom};
+use crate::channel::{ChannelMessageRecord, ChannelRecord, MessageInput};
 use crate::gs2::error::ChatError;
 use crate::gs2::models::NotificationType;
 use crate::gs2::records::{
@@ -256,6 +257,23 @@ pub enum Command {
     PatchAccounts {
         patches: Vec<AccountPatch>,
     },
+    /// Creates a channel with its first members, or returns it as it is (members given for an
+    /// existing channel are not added: that is an update).
+    GetOrCreateChannel {
+        ctype: String,
+        id: String,
+        created_by: Option<String>,
+        custom: Custom,
+        members: Vec<String>,
+    },
+    /// Posts a message to a channel. An id already used is rejected (idempotent sends with a
+    /// client id); `require_member`: the sender must be a member (user-token calls).
+    SendChannelMessage {
+        ctype: String,
+        id: String,
+        message: MessageInput,
+        require_member: bool,
+    },
 }
 
 impl Command {
@@ -320,6 +338,8 @@ impl Command {
             Command::DeleteFirebaseToken { .. } => "deleteFirebaseToken",
             Command::UpsertAccounts { .. } => "upsertAccounts",
             Command::PatchAccounts { .. } => "patchAccounts",
+            Command::GetOrCreateChannel { .. } => "getOrCreateChannel",
+            Command::SendChannelMessage { .. } => "sendChannelMessage",
         }
     }
 }
@@ -352,6 +372,11 @@ pub enum Outcome {
         more: bool,
     },
     Accounts(Vec<AccountRecord>),
+    Channel {
+        channel: Box<ChannelRecord>,
+        created: bool,
+    },
+    ChannelMessage(Box<ChannelMessageRecord>),
 }
 
 #[cfg(test)]

@@ -27,6 +27,9 @@ pub struct Envelope {
     pub event: Event,
 }
 
+/// The envelope namespace of channel events (not a valid GS2 namespace name, so never shared).
+pub const CHANNELS_NAMESPACE: &str = "~channels";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "camelCase")]
 pub enum Event {
@@ -62,6 +65,13 @@ pub enum Event {
     /// A post whose namespace had `postNotification.enableTransferMobileNotification` on when
     /// it was applied: the only input of the mobile-push workers. Published beside
     /// `messagePosted`, so namespaces without mobile push cost the push path nothing.
+    /// A message posted to a channel (`namespace_name` [`CHANNELS_NAMESPACE`], `room_name` the
+    /// cid); subscribers read it back from their replica by id.
+    #[serde(rename_all = "camelCase")]
+    ChannelMessageNew {
+        message_id: String,
+        user_id: String,
+    },
     #[serde(rename_all = "camelCase")]
     MobilePushRequested {
         message_name: String,
@@ -90,6 +100,7 @@ impl Event {
             Event::Unsubscribed { .. } => "unsubscribed",
             Event::NamespaceUpdated {} => "namespaceUpdated",
             Event::NamespaceDeleted {} => "namespaceDeleted",
+            Event::ChannelMessageNew { .. } => "channelMessageNew",
             Event::MobilePushRequested { .. } => "mobilePushRequested",
         }
     }

@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - [`account`]: the users of an app (the Stream face's users), face-neutral log types.
+//! - [`channel`]: channels, members and their messages (the Stream face's), face-neutral.
 //! - [`command`]: the Raft log entry (versioned, msgpack) and the apply reply.
 //! - [`event`]: chat events relayed to the bus (envelope, subjects).
 //! - [`gs2`]: the GS2 face's types:
@@ -17,6 +18,7 @@
 //! rocksdb or openraft.
 
 pub mod account;
+pub mod channel;
 pub mod command;
 pub mod event;
 pub mod gs2;

@@ -36,6 +36,17 @@ pub const FIREBASE_TOKENS: &str = "firebase_tokens";
 /// Accounts (the Stream face's users): `group | id` → record.
 pub const ACCOUNTS: &str = "accounts";
 
+/// Channels: `group | type | id` → record.
+pub const CHANNELS: &str = "channels";
+/// Channel members: `group | type | id | user` → record.
+pub const MEMBERS: &str = "members";
+/// Channels of a member: `group | user | type | id` → empty.
+pub const MEMBERS_BY_USER: &str = "members_by_user";
+/// Channel messages by time: `group | type | id | created_at | message id` → record.
+pub const CHANNEL_MESSAGES: &str = "channel_messages";
+/// Channel message by id: `group | message id` → (type, id, created_at).
+pub const MESSAGE_IDS: &str = "message_ids";
+
 /// Column families of the replicated state machine: what a snapshot carries.
 pub const STATE: &[&str] = &[
     SM_META,
@@ -55,6 +66,11 @@ pub const STATE: &[&str] = &[
     GATEWAY_NAMESPACES,
     FIREBASE_TOKENS,
     ACCOUNTS,
+    CHANNELS,
+    MEMBERS,
+    MEMBERS_BY_USER,
+    CHANNEL_MESSAGES,
+    MESSAGE_IDS,
 ];
 
 /// Column families apply reads by whole key on every post (a memtable filter pays off).

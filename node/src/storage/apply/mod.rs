@@ -6,7 +6,7 @@
 //!
 //! This file owns the entry loop, idempotency (the duplication-avoider records) and the
 //! outbox; each command is applied by its model's file (`namespace`, `room`, `message`,
-//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`).
+//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`, `channel`).
 
 use proto::command::{Command, EntryMeta, EntryV1, LogEntry, Outcome, Reply};
 use proto::event::{Envelope, ENVELOPE_VERSION};
@@ -87,6 +87,7 @@ macro_rules! load_category {
 
 mod account;
 mod cascade;
+mod channel;
 mod gateway;
 mod maintenance;
 mod master;
@@ -316,6 +317,19 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         Command::DumpUser { user_id } => user::dump(txn, user_id),
         Command::UpsertAccounts { accounts } => account::upsert(txn, now, accounts),
         Command::PatchAccounts { patches } => account::patch(txn, now, patches),
+        Command::GetOrCreateChannel {
+            ctype,
+            id,
+            created_by,
+            custom,
+            members,
+        } => channel::get_or_create(txn, now, ctype, id, created_by, custom, members),
+        Command::SendChannelMessage {
+            ctype,
+            id,
+            message,
+            require_member,
+        } => channel::send_message(txn, now, ctype, id, message, *require_member),
         Command::CleanUser { user_id, chunked } => user::clean(txn, user_id, *chunked),
         Command::ImportUser {
             user_id,

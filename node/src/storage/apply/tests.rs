@@ -1049,3 +1049,87 @@ fn accounts_upsert_and_patch_all_or_none() {
         ["bob"]
     );
 }
+
+#[test]
+fn channels_are_created_once_and_take_messages_from_members_with_unique_ids() {
+    use proto::account::AccountInput;
+    use proto::channel::MessageInput;
+    let mut f = Fixture::new();
+    let users = ["alice", "bob", "carol"]
+        .iter()
+        .map(|id| AccountInput {
+            id: id.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    f.ok(Command::UpsertAccounts { accounts: users });
+    let create = |members: &[&str]| Command::GetOrCreateChannel {
+        ctype: "messaging".into(),
+        id: "general".into(),
+        created_by: Some("alice".into()),
+        custom: [("name".to_string(), serde_json::json!("General"))].into(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+    };
+    assert!(matches!(
+        f.rejected(create(&["alice", "zed"])),
+        ChatError::Invalid { .. }
+    ));
+    let Outcome::Channel { channel, created } = f.ok(create(&["alice", "bob", "alice"])) else {
+        panic!()
+    };
+    assert!(created);
+    assert_eq!(channel.member_count, 2);
+    let Outcome::Channel { created, .. } = f.ok(create(&["carol"])) else {
+        panic!()
+    };
+    assert!(!created, "an existing channel is returned as it is");
+    let v = f.view();
+    let members = v.members("messaging", "general", 10).unwrap();
+    let roles: Vec<(&str, &str)> = members
+        .iter()
+        .map(|m| (m.user_id.as_str(), m.channel_role.as_str()))
+        .collect();
+    assert_eq!(roles, [("alice", "owner"), ("bob", "channel_member")]);
+    assert_eq!(
+        v.channels_of_member("bob", 10).unwrap(),
+        [("messaging".to_string(), "general".to_string())]
+    );
+    let send = |id: &str, user: &str| Command::SendChannelMessage {
+        ctype: "messaging".into(),
+        id: "general".into(),
+        message: MessageInput {
+            id: id.into(),
+            user_id: user.into(),
+            text: format!("{id} by {user}"),
+            ..Default::default()
+        },
+        require_member: true,
+    };
+    f.ok(send("m1", "alice"));
+    f.ok(send("m2", "bob"));
+    assert!(matches!(
+        f.rejected(send("m1", "bob")),
+        ChatError::Invalid { .. }
+    ));
+    assert!(matches!(
+        f.rejected(send("m3", "carol")),
+        ChatError::Unauthorized { .. }
+    ));
+    let v = f.view();
+    let texts: Vec<String> = v
+        .latest_channel_messages("messaging", "general", 10)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["m1 by alice", "m2 by bob"]);
+    assert_eq!(
+        v.latest_channel_messages("messaging", "general", 1)
+            .unwrap()[0]
+            .id,
+        "m2"
+    );
+    assert_eq!(v.channel_message("m1").unwrap().unwrap().user_id, "alice");
+    let ch = v.channel("messaging", "general").unwrap().unwrap();
+    assert_eq!(ch.last_message_at, Some(f.now * 1_000_000 - 2_000_000));
+}

@@ -152,3 +152,17 @@ pub fn decode_task(key: &[u8]) -> Option<TaskKey> {
     };
     r.done(task)
 }
+
+/// A channel-of-member key, `group | user\0 | type\0 | id\0` ([`super::member_by_user`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberByUserKey {
+    pub user: String,
+    pub ctype: String,
+    pub id: String,
+}
+
+pub fn decode_member_by_user(key: &[u8]) -> Option<MemberByUserKey> {
+    let mut r = KeyReader::new(key)?;
+    let (user, ctype, id) = (r.s()?, r.s()?, r.s()?);
+    r.done(MemberByUserKey { user, ctype, id })
+}

@@ -18,8 +18,9 @@ mod decode;
 mod tests;
 
 pub use decode::{
-    decode_message, decode_message_by_user, decode_outbox, decode_room, decode_sub_by_user,
-    decode_task, MessageByUserKey, MessageKey, OutboxKey, RoomKey, SubByUserKey, TaskKey,
+    decode_member_by_user, decode_message, decode_message_by_user, decode_outbox, decode_room,
+    decode_sub_by_user, decode_task, MemberByUserKey, MessageByUserKey, MessageKey, OutboxKey,
+    RoomKey, SubByUserKey, TaskKey,
 };
 
 pub type GroupId = u32;
@@ -228,6 +229,49 @@ pub fn firebase_token(group: GroupId, ns: &str, user: &str) -> Vec<u8> {
 /// Account: `group | id\0`.
 pub fn account(group: GroupId, id: &str) -> Vec<u8> {
     KeyBuf::new(group).s(id).build()
+}
+/// Channel: `group | type\0 | id\0`.
+pub fn channel(group: GroupId, ctype: &str, id: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(ctype).s(id).build()
+}
+/// Every channel: `group`; of one type: `group | type\0`.
+pub fn channels_of_type(group: GroupId, ctype: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(ctype).build()
+}
+/// Channel member: `group | type\0 | id\0 | user\0`.
+pub fn member(group: GroupId, ctype: &str, id: &str, user: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(ctype).s(id).s(user).build()
+}
+/// Every member of a channel, every message of a channel: `group | type\0 | id\0`.
+pub fn channel_rows(group: GroupId, ctype: &str, id: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(ctype).s(id).build()
+}
+/// A channel of a member: `group | user\0 | type\0 | id\0`. Decoded by [`decode_member_by_user`].
+pub fn member_by_user(group: GroupId, user: &str, ctype: &str, id: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(user).s(ctype).s(id).build()
+}
+/// Every channel of a member: `group | user\0`.
+pub fn channels_of_member(group: GroupId, user: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(user).build()
+}
+/// Channel message by time: `group | type\0 | id\0 | created_at:u64 | message id`.
+pub fn channel_message(
+    group: GroupId,
+    ctype: &str,
+    id: &str,
+    created_at: i64,
+    msg: &str,
+) -> Vec<u8> {
+    KeyBuf::new(group)
+        .s(ctype)
+        .s(id)
+        .ts(created_at)
+        .prefix(msg)
+        .build()
+}
+/// Channel message by id: `group | message id\0`.
+pub fn message_id(group: GroupId, msg: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(msg).build()
 }
 /// Upload (by token) or user-data dump (by user id): `group | token\0`.
 pub fn token(group: GroupId, token: &str) -> Vec<u8> {

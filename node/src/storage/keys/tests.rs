@@ -145,6 +145,21 @@ fn category_and_log_keys() {
 }
 
 #[test]
+fn member_by_user_keys_round_trip() {
+    let k = member_by_user(1, "alice", "messaging", "general");
+    assert!(k.starts_with(&channels_of_member(1, "alice")));
+    assert_eq!(
+        decode_member_by_user(&k),
+        Some(MemberByUserKey {
+            user: "alice".into(),
+            ctype: "messaging".into(),
+            id: "general".into()
+        })
+    );
+    assert_eq!(decode_member_by_user(&k[..k.len() - 1]), None);
+}
+
+#[test]
 fn task_keys_round_trip_and_sit_under_the_task_prefix() {
     let ns = namespace_task(2, "ns");
     let room = room_task(2, "ns", "r1");
@@ -242,6 +257,14 @@ fn key_bytes_are_pinned() {
         (dedup(7, "p:k"), "00000007703a6b00"),
         (tasks(7), "000000077461736b00"),
         (account(7, "al"), "00000007616c00"),
+        (channel(7, "m", "g"), "000000076d006700"),
+        (member(7, "m", "g", "al"), "000000076d006700616c00"),
+        (member_by_user(7, "al", "m", "g"), "00000007616c006d006700"),
+        (
+            channel_message(7, "m", "g", 1234, "x"),
+            "000000076d00670000000000000004d278",
+        ),
+        (message_id(7, "x"), "000000077800"),
         (
             namespace_task(7, "ns"),
             "000000077461736b006e616d657370616365006e7300",

@@ -15,6 +15,7 @@ use super::db::{decode, Store, StoreError};
 use super::keys::{self, GroupId};
 
 mod account;
+mod channel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {

@@ -1,0 +1,115 @@
+//! Reads of channels (the Stream face's): a channel, its members, a member's channels, the
+//! latest messages of a channel, a message by id.
+
+use proto::channel::{ChannelMessageRecord, ChannelRecord, MemberRecord};
+
+use super::{View, ViewError};
+use crate::storage::cf;
+use crate::storage::db::{decode, StoreError};
+use crate::storage::keys;
+
+impl View {
+    pub fn channel(&self, ctype: &str, id: &str) -> Result<Option<ChannelRecord>, ViewError> {
+        Ok(self
+            .store
+            .get(cf::CHANNELS, &keys::channel(self.group, ctype, id))?)
+    }
+
+    /// Up to `limit` members of a channel, in user-id order.
+    pub fn members(
+        &self,
+        ctype: &str,
+        id: &str,
+        limit: usize,
+    ) -> Result<Vec<MemberRecord>, ViewError> {
+        let prefix = keys::channel_rows(self.group, ctype, id);
+        let rows = self.store.scan(cf::MEMBERS, &prefix, None, limit)?;
+        rows.iter()
+            .map(|(_, v)| decode(cf::MEMBERS, v).map_err(ViewError::from))
+            .collect()
+    }
+
+    pub fn member(
+        &self,
+        ctype: &str,
+        id: &str,
+        user: &str,
+    ) -> Result<Option<MemberRecord>, ViewError> {
+        Ok(self
+            .store
+            .get(cf::MEMBERS, &keys::member(self.group, ctype, id, user))?)
+    }
+
+    /// The channels (type, id) a user is a member of, up to `limit`.
+    pub fn channels_of_member(
+        &self,
+        user: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, ViewError> {
+        let prefix = keys::channels_of_member(self.group, user);
+        let rows = self.store.scan(cf::MEMBERS_BY_USER, &prefix, None, limit)?;
+        Ok(rows
+            .iter()
+            .filter_map(|(k, _)| keys::decode_member_by_user(k))
+            .map(|k| (k.ctype, k.id))
+            .collect())
+    }
+
+    /// Up to `limit` channels of every type, in (type, id) order.
+    pub fn all_channels(&self, limit: usize) -> Result<Vec<ChannelRecord>, ViewError> {
+        let rows = self
+            .store
+            .scan(cf::CHANNELS, &keys::group_prefix(self.group), None, limit)?;
+        rows.iter()
+            .map(|(_, v)| decode(cf::CHANNELS, v).map_err(ViewError::from))
+            .collect()
+    }
+
+    /// The latest `limit` messages of a channel, oldest first.
+    pub fn latest_channel_messages(
+        &self,
+        ctype: &str,
+        id: &str,
+        limit: usize,
+    ) -> Result<Vec<ChannelMessageRecord>, ViewError> {
+        let prefix = keys::channel_rows(self.group, ctype, id);
+        let end = keys::prefix_end(&prefix);
+        let mut it = self
+            .store
+            .db
+            .raw_iterator_cf(&self.store.cf(cf::CHANNEL_MESSAGES));
+        it.seek_for_prev(&end);
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if k >= end.as_slice() {
+                it.prev();
+                continue;
+            }
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push(decode(cf::CHANNEL_MESSAGES, v)?);
+            it.prev();
+        }
+        it.status().map_err(StoreError::from)?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// A channel message by its id.
+    pub fn channel_message(&self, msg: &str) -> Result<Option<ChannelMessageRecord>, ViewError> {
+        let Some((ctype, id, at)) = self
+            .store
+            .get::<(String, String, i64)>(cf::MESSAGE_IDS, &keys::message_id(self.group, msg))?
+        else {
+            return Ok(None);
+        };
+        Ok(self.store.get(
+            cf::CHANNEL_MESSAGES,
+            &keys::channel_message(self.group, &ctype, &id, at, msg),
+        )?)
+    }
+}

@@ -1,0 +1,151 @@
+//! Channels: conversations with members and messages, as the Stream face knows them (and the
+//! chatroom face may). Face-neutral log and record types kept by the engine; each face renders
+//! them in its own shape. Times are nanoseconds since the epoch, set by apply from the entry.
+
+use serde::{Deserialize, Serialize};
+
+use crate::account::Custom;
+
+/// A channel role of a member.
+pub const ROLE_MEMBER: &str = "channel_member";
+pub const ROLE_OWNER: &str = "owner";
+pub const ROLE_MODERATOR: &str = "channel_moderator";
+
+/// A channel, by type and id (`cid` = `type:id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChannelRecord {
+    pub ctype: String,
+    pub id: String,
+    pub created_by: Option<String>,
+    pub custom: Custom,
+    pub frozen: bool,
+    pub disabled: bool,
+    pub team: Option<String>,
+    pub member_count: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_message_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub truncated_at: Option<i64>,
+}
+
+impl ChannelRecord {
+    pub fn cid(&self) -> String {
+        cid(&self.ctype, &self.id)
+    }
+}
+
+/// `type:id`.
+pub fn cid(ctype: &str, id: &str) -> String {
+    format!("{ctype}:{id}")
+}
+
+/// A member of a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MemberRecord {
+    pub ctype: String,
+    pub channel_id: String,
+    pub user_id: String,
+    pub channel_role: String,
+    pub custom: Custom,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A message of a channel. `seq` orders the messages of one entry that share a time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChannelMessageRecord {
+    pub ctype: String,
+    pub channel_id: String,
+    pub id: String,
+    pub user_id: String,
+    pub text: String,
+    /// `regular`, `reply`, `system`, `deleted`.
+    pub kind: String,
+    /// Attachments as the client sent them (kept as data, not interpreted).
+    pub attachments: Vec<serde_json::Value>,
+    pub mentioned_users: Vec<String>,
+    pub parent_id: Option<String>,
+    pub show_in_channel: bool,
+    pub quoted_message_id: Option<String>,
+    pub silent: bool,
+    pub custom: Custom,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// A message as a send command carries it: the proposer has chosen the id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct MessageInput {
+    pub id: String,
+    pub user_id: String,
+    pub text: String,
+    pub attachments: Vec<serde_json::Value>,
+    pub mentioned_users: Vec<String>,
+    pub parent_id: Option<String>,
+    pub show_in_channel: bool,
+    pub quoted_message_id: Option<String>,
+    pub silent: bool,
+    pub custom: Custom,
+}
+
+impl ChannelMessageRecord {
+    /// The stored message of a send applied at `now` (ns).
+    pub fn sent(ctype: &str, channel_id: &str, m: &MessageInput, now: i64) -> Self {
+        ChannelMessageRecord {
+            ctype: ctype.to_string(),
+            channel_id: channel_id.to_string(),
+            id: m.id.clone(),
+            user_id: m.user_id.clone(),
+            text: m.text.clone(),
+            kind: match m.parent_id {
+                Some(_) => "reply".into(),
+                None => "regular".into(),
+            },
+            attachments: m.attachments.clone(),
+            mentioned_users: m.mentioned_users.clone(),
+            parent_id: m.parent_id.clone(),
+            show_in_channel: m.show_in_channel,
+            quoted_message_id: m.quoted_message_id.clone(),
+            silent: m.silent,
+            custom: m.custom.clone(),
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        }
+    }
+
+    pub fn cid(&self) -> String {
+        cid(&self.ctype, &self.channel_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sent_message_is_a_reply_when_it_has_a_parent_and_round_trips() {
+        let mut input = MessageInput {
+            id: "m1".into(),
+            user_id: "alice".into(),
+            text: "hi".into(),
+            attachments: vec![serde_json::json!({"type": "image", "asset_url": "x"})],
+            ..Default::default()
+        };
+        let m = ChannelMessageRecord::sent("messaging", "general", &input, 7);
+        assert_eq!(
+            (m.kind.as_str(), m.cid().as_str()),
+            ("regular", "messaging:general")
+        );
+        input.parent_id = Some("m0".into());
+        let r = ChannelMessageRecord::sent("messaging", "general", &input, 8);
+        assert_eq!(r.kind, "reply");
+        let bytes = rmp_serde::to_vec_named(&r).unwrap();
+        assert_eq!(
+            rmp_serde::from_slice::<ChannelMessageRecord>(&bytes).unwrap(),
+            r
+        );
+    }
+}
