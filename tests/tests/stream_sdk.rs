@@ -163,3 +163,64 @@ async fn stream_sdks_connect_flow_across_two_nodes() {
         .await
         .assert_passed("node tests/stream-js/connect.mjs (2 nodes)");
 }
+
+// ------------------------------------------- needs the Stream face's channels and messages
+
+/// The chat scripts make more round trips than the connect ones (and wait up to 10 s for events).
+const CHAT_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Stream face's channels and messages (slice 2)"]
+async fn stream_js_chat_on_one_node() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("chat.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/chat.mjs");
+    let dup = out
+        .step("duplicate_message_id")
+        .expect("duplicate_message_id line");
+    assert_eq!(dup["code"], 4, "{dup}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Stream face's channels and messages (slice 2)"]
+async fn stream_js_chat_across_two_nodes() {
+    require_stream_js();
+    let cluster = Cluster::start_with(2, |id| sdk::with_stream_credentials(NodeOpts::id(id)))
+        .await
+        .expect("start a 2-node cluster with Stream credentials");
+    let (one, two) = (cluster.node(1).url(), cluster.node(2).url());
+    // alice on node 1 (STREAM_BASE_URL), bob on node 2 (STREAM_BASE_URL_2).
+    let env = sdk::stream_env(&one, Some(&two));
+    let out = sdk::run_js("chat.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/chat.mjs (2 nodes)");
+    let connect = out.step("connect_users").expect("connect_users line");
+    assert_eq!(
+        connect["bob_node"].as_str(),
+        Some(two.trim_end_matches('/')),
+        "{connect}"
+    );
+    let received = out
+        .step("bob_receives_message")
+        .expect("bob_receives_message line");
+    assert_eq!(received["from_other_node"], true, "{received}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Stream face's channels and messages (slice 2)"]
+async fn stream_py_chat_on_one_node() {
+    require_stream_py();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_py("chat.py", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("python3 tests/stream-py/chat.py");
+    for (name, code) in [("non_member_send", 17), ("invalid_channel_id", 4)] {
+        let line = out.step(name).unwrap_or_else(|| panic!("{name} line"));
+        assert_eq!(line["code"], code, "{line}");
+    }
+}
