@@ -156,7 +156,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             relay_life.fatal("relay", e);
         }
     });
-    let fanout = fanout::run(cluster.clone(), view.clone(), registry, deliveries.fanout);
+    let stream = Arc::new(crate::faces::stream::StreamState::new(
+        cluster.clone(),
+        view.clone(),
+        crate::faces::stream::auth::AppKeys::new(&config.stream_api_key, &config.stream_api_secret),
+        gateway.clone(),
+    ));
+    let sinks: Vec<Arc<dyn fanout::EventSink>> = vec![stream.clone()];
+    let fanout = fanout::run(
+        cluster.clone(),
+        view.clone(),
+        registry,
+        sinks,
+        deliveries.fanout,
+    );
     life.spawn_until("fanout", fanout);
     let push = push::run(gateway.clone(), view.clone(), deliveries.push);
     life.spawn_until("push", push);
@@ -182,15 +195,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     announce(&config, api_addr, raft_addr);
 
-    let stream = Arc::new(crate::faces::stream::StreamState {
-        cluster: cluster.clone(),
-        view: app.view.clone(),
-        keys: crate::faces::stream::auth::AppKeys::new(
-            &config.stream_api_key,
-            &config.stream_api_secret,
-        ),
-        gateway: app.gateway.clone(),
-    });
     let router = crate::faces::router(app, stream);
     let handoff_cluster = cluster.clone();
     let handoff_registry = registry_for_shutdown;

@@ -26,6 +26,9 @@ use crate::lifecycle::Lifecycle;
 use crate::retry::Backoff;
 
 const POSTED_FILTER: &str = "chat.ns.*.room.*.messagePosted";
+/// Channel events (the Stream face's), under their own namespace token
+/// (`proto::event::CHANNELS_NAMESPACE`).
+const CHANNELS_FILTER: &str = "chat.ns.~channels.>";
 const PUSH_FILTER: &str = "chat.ns.*.room.*.mobilePushRequested";
 const PUSH_CONSUMER: &str = "chat-mobile-push";
 /// How far before its start a node's fan-out begins (clock skew between node and NATS).
@@ -197,7 +200,7 @@ impl NatsBus {
         };
         let consumer: consumer::PullConsumer = stream
             .create_consumer(consumer::pull::Config {
-                filter_subject: POSTED_FILTER.into(),
+                filter_subjects: vec![POSTED_FILTER.into(), CHANNELS_FILTER.into()],
                 deliver_policy,
                 ack_policy: consumer::AckPolicy::None,
                 inactive_threshold: Duration::from_secs(60),

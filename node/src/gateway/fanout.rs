@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use proto::event::{Envelope, Event};
 use proto::gs2::gateway::{Notification, PostNotification, CHAT_POST_ISSUER};
 use tokio::sync::mpsc;
@@ -16,10 +17,17 @@ use crate::storage::View;
 
 const APPLY_WAIT: Duration = Duration::from_secs(5);
 
+/// A face's own delivery of events (its frames, its sockets): called for every event after the
+/// GS2 fan-out, in log order, once per node. The engine knows no face: faces register here.
+pub trait EventSink: Send + Sync {
+    fn deliver<'a>(&'a self, env: &'a Envelope) -> BoxFuture<'a, ()>;
+}
+
 pub async fn run(
     cluster: Cluster,
     view: View,
     registry: Arc<Registry>,
+    sinks: Vec<Arc<dyn EventSink>>,
     mut rx: mpsc::Receiver<Envelope>,
 ) {
     let mut last: Option<(u64, u32)> = None;
@@ -32,6 +40,9 @@ pub async fn run(
         last = Some((env.index, env.seq));
         if let Err(e) = deliver(&cluster, &view, &registry, &env).await {
             tracing::warn!(event = %env.id, error = %e, "fan-out failed");
+        }
+        for sink in &sinks {
+            sink.deliver(&env).await;
         }
     }
 }

@@ -6,8 +6,10 @@
 //! - [`routes`]: every Stream method ([`methods`]) at both paths, implemented or a 501 naming it;
 //! - [`call`]: the request as handlers see it (family, caller, query, body); [`auth`]: the app
 //!   key and the JWTs; [`error`]: the one mapping to Stream's six-key error body;
-//! - [`render`]: records → Stream JSON per family; [`users`], [`app`]: the handlers;
-//! - [`ws`]: the `/connect` WebSocket.
+//! - [`render`]: records → Stream JSON per family; [`state`]: a channel's state as the SDKs
+//!   read it; [`users`], [`app`], [`channels`], [`messages`]: the handlers;
+//! - [`ws`]: the `/connect` WebSocket; [`watch`]: which connections watch which channel;
+//!   [`events`]: the engine's events as Stream frames, to this node's sockets.
 //!
 //! Not here: the engine it calls (cluster, views, gateway) and the shared HTTP plumbing
 //! (`faces::http`). Decisions: `DESIGN.md` beside this file.
@@ -15,11 +17,16 @@
 pub mod app;
 pub mod auth;
 pub mod call;
+pub mod channels;
 pub mod error;
+pub mod events;
+pub mod messages;
 pub mod methods;
 pub mod render;
 pub mod routes;
+pub mod state;
 pub mod users;
+pub mod watch;
 pub mod ws;
 
 use std::sync::Arc;
@@ -38,6 +45,25 @@ pub struct StreamState {
     pub view: View,
     pub keys: auth::AppKeys,
     pub gateway: Arc<crate::gateway::Gateway>,
+    /// Which of this node's connections watch which channel.
+    pub watches: watch::Watches,
+}
+
+impl StreamState {
+    pub fn new(
+        cluster: Cluster,
+        view: View,
+        keys: auth::AppKeys,
+        gateway: Arc<crate::gateway::Gateway>,
+    ) -> Self {
+        StreamState {
+            cluster,
+            view,
+            keys,
+            gateway,
+            watches: watch::Watches::default(),
+        }
+    }
 }
 
 pub type Stream = Arc<StreamState>;

@@ -1,0 +1,292 @@
+//! A channel as the SDKs read it: `ChannelResponse` (with its type's config and the caller's
+//! `own_capabilities`), members, messages oldest first, read state, watchers
+//! (`ChannelStateResponse`, `stream-protocol.md` §4.5), and messages (`MessageResponse`).
+
+use std::collections::HashMap;
+
+use proto::account::AccountRecord;
+use proto::channel::{ChannelMessageRecord, ChannelRecord, MemberRecord};
+use proto::stream::time::{render as t, Family};
+use serde_json::{json, Map, Value};
+
+use super::error::ApiError;
+use super::{render, Stream};
+
+/// The built-in channel types (Stream's defaults).
+pub const TYPES: &[&str] = &["messaging", "livestream", "team", "gaming", "commerce"];
+
+/// Most messages a channel state carries.
+pub const MESSAGES_MAX: usize = 300;
+
+/// What a channel member may do (Stream's default grants of `channel_member` in the built-in
+/// types), as `own_capabilities`. The JS client skips `markRead` and typing without
+/// `read-events` and `typing-events`.
+const MEMBER_CAPABILITIES: &[&str] = &[
+    "connect-events",
+    "delete-own-message",
+    "flag-message",
+    "mute-channel",
+    "pin-message",
+    "quote-message",
+    "read-events",
+    "search-messages",
+    "send-custom-events",
+    "send-links",
+    "send-message",
+    "send-reaction",
+    "send-reply",
+    "send-typing-events",
+    "typing-events",
+    "update-own-message",
+    "upload-file",
+];
+
+/// The config of a channel type (`ChannelConfigWithInfo`), Stream's defaults.
+pub fn config(ctype: &str, family: Family) -> Value {
+    let livestream = ctype == "livestream";
+    json!({
+        "name": ctype,
+        "typing_events": !livestream,
+        "read_events": !livestream,
+        "connect_events": true,
+        "delivery_events": false,
+        "search": true,
+        "reactions": true,
+        "replies": true,
+        "quotes": true,
+        "mutes": true,
+        "uploads": true,
+        "url_enrichment": false,
+        "custom_events": true,
+        "push_notifications": true,
+        "reminders": false,
+        "polls": false,
+        "shared_locations": false,
+        "count_messages": false,
+        "mark_messages_pending": false,
+        "user_message_reminders": false,
+        "skip_last_msg_update_for_system_msgs": false,
+        "message_retention": "infinite",
+        "max_message_length": super::messages::MAX_LENGTH,
+        "automod": "disabled",
+        "automod_behavior": "flag",
+        "commands": [],
+        "created_at": t(0, family),
+        "updated_at": t(0, family),
+    })
+}
+
+/// The capabilities of a caller in a channel: a member's, or nothing for others (the server
+/// acts with every right but gets the member list, as Stream shows it).
+pub fn own_capabilities(is_member: bool) -> Value {
+    match is_member {
+        true => json!(MEMBER_CAPABILITIES),
+        false => json!([]),
+    }
+}
+
+/// Custom fields flat (v1) or under `custom` (v2), never hiding a known field.
+fn put_custom(m: &mut Map<String, Value>, custom: &proto::account::Custom, family: Family) {
+    match family {
+        Family::V1 => {
+            for (k, v) in custom {
+                m.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Family::V2 => {
+            let c: Map<String, Value> =
+                custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            m.insert("custom".into(), Value::Object(c));
+        }
+    }
+}
+
+/// A user by id for embedding: the account, or a bare `{id}` if it is gone.
+fn user_of(users: &HashMap<String, AccountRecord>, id: &str, family: Family) -> Value {
+    match users.get(id) {
+        Some(a) => render::user(a, family, false),
+        None => json!({ "id": id }),
+    }
+}
+
+pub fn channel(
+    ch: &ChannelRecord,
+    family: Family,
+    caps: Value,
+    users: &HashMap<String, AccountRecord>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("cid".into(), json!(ch.cid()));
+    m.insert("id".into(), json!(ch.id));
+    m.insert("type".into(), json!(ch.ctype));
+    m.insert("created_at".into(), t(ch.created_at, family));
+    m.insert("updated_at".into(), t(ch.updated_at, family));
+    m.insert("disabled".into(), json!(ch.disabled));
+    m.insert("frozen".into(), json!(ch.frozen));
+    m.insert("member_count".into(), json!(ch.member_count));
+    m.insert("config".into(), config(&ch.ctype, family));
+    m.insert("own_capabilities".into(), caps);
+    m.insert("hidden".into(), json!(false));
+    if let Some(by) = &ch.created_by {
+        m.insert("created_by".into(), user_of(users, by, family));
+    }
+    if let Some(at) = ch.last_message_at {
+        m.insert("last_message_at".into(), t(at, family));
+    }
+    if let Some(team) = &ch.team {
+        m.insert("team".into(), json!(team));
+    }
+    put_custom(&mut m, &ch.custom, family);
+    Value::Object(m)
+}
+
+pub fn member(mb: &MemberRecord, family: Family, users: &HashMap<String, AccountRecord>) -> Value {
+    let mut m = Map::new();
+    m.insert("user_id".into(), json!(mb.user_id));
+    m.insert("user".into(), user_of(users, &mb.user_id, family));
+    m.insert("channel_role".into(), json!(mb.channel_role));
+    m.insert(
+        "role".into(),
+        json!(match mb.channel_role.as_str() {
+            proto::channel::ROLE_OWNER => "owner",
+            proto::channel::ROLE_MODERATOR => "moderator",
+            _ => "member",
+        }),
+    );
+    m.insert("created_at".into(), t(mb.created_at, family));
+    m.insert("updated_at".into(), t(mb.updated_at, family));
+    m.insert("banned".into(), json!(false));
+    m.insert("shadow_banned".into(), json!(false));
+    m.insert("notifications_muted".into(), json!(false));
+    put_custom(&mut m, &mb.custom, family);
+    Value::Object(m)
+}
+
+pub fn message(
+    msg: &ChannelMessageRecord,
+    family: Family,
+    users: &HashMap<String, AccountRecord>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(msg.id));
+    m.insert("cid".into(), json!(msg.cid()));
+    m.insert("text".into(), json!(msg.text));
+    m.insert("html".into(), json!(html(&msg.text)));
+    m.insert("type".into(), json!(msg.kind));
+    m.insert("user".into(), user_of(users, &msg.user_id, family));
+    m.insert("attachments".into(), json!(msg.attachments));
+    let mentioned: Vec<Value> = msg
+        .mentioned_users
+        .iter()
+        .map(|u| user_of(users, u, family))
+        .collect();
+    m.insert("mentioned_users".into(), json!(mentioned));
+    for empty_list in ["latest_reactions", "own_reactions", "restricted_visibility"] {
+        m.insert(empty_list.into(), json!([]));
+    }
+    for empty_map in ["reaction_counts", "reaction_scores"] {
+        m.insert(empty_map.into(), json!({}));
+    }
+    m.insert("reply_count".into(), json!(0));
+    m.insert("deleted_reply_count".into(), json!(0));
+    m.insert("silent".into(), json!(msg.silent));
+    m.insert("pinned".into(), json!(false));
+    m.insert("shadowed".into(), json!(false));
+    m.insert("created_at".into(), t(msg.created_at, family));
+    m.insert("updated_at".into(), t(msg.updated_at, family));
+    if let Some(p) = &msg.parent_id {
+        m.insert("parent_id".into(), json!(p));
+        m.insert("show_in_channel".into(), json!(msg.show_in_channel));
+    }
+    if let Some(q) = &msg.quoted_message_id {
+        m.insert("quoted_message_id".into(), json!(q));
+    }
+    if let Some(d) = msg.deleted_at {
+        m.insert("deleted_at".into(), t(d, family));
+    }
+    put_custom(&mut m, &msg.custom, family);
+    Value::Object(m)
+}
+
+/// The text as the HTML Stream renders (one escaped paragraph; no markdown yet).
+fn html(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    format!("<p>{escaped}</p>\n")
+}
+
+/// The accounts of these ids, by id.
+pub fn accounts<'a>(
+    s: &Stream,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, AccountRecord>, ApiError> {
+    accounts_of(&s.view, ids)
+}
+
+pub fn accounts_of<'a>(
+    view: &crate::storage::View,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, AccountRecord>, ApiError> {
+    let ids: Vec<String> = ids.into_iter().map(str::to_string).collect();
+    Ok(view
+        .accounts_by_id(&ids)?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect())
+}
+
+/// A channel's whole state for `caller` (a user id, or `None` for the server).
+pub fn channel_state(
+    s: &Stream,
+    ch: &ChannelRecord,
+    family: Family,
+    caller: Option<&str>,
+    message_limit: usize,
+    watcher_count: usize,
+) -> Result<Value, ApiError> {
+    let members = s.view.members(&ch.ctype, &ch.id, 1000)?;
+    let messages =
+        s.view
+            .latest_channel_messages(&ch.ctype, &ch.id, message_limit.min(MESSAGES_MAX))?;
+    let mut ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
+    ids.extend(messages.iter().map(|m| m.user_id.as_str()));
+    ids.extend(
+        messages
+            .iter()
+            .flat_map(|m| m.mentioned_users.iter().map(String::as_str)),
+    );
+    ids.extend(ch.created_by.as_deref());
+    let users = accounts(s, ids)?;
+    let me = caller.and_then(|c| members.iter().find(|m| m.user_id == c));
+    let caps = own_capabilities(caller.is_none() || me.is_some());
+    let read: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            json!({
+                "user": user_of(&users, &m.user_id, family),
+                "last_read": t(m.created_at, family),
+                "unread_messages": 0,
+            })
+        })
+        .collect();
+    let mut state = json!({
+        "channel": channel(ch, family, caps, &users),
+        "members": members.iter().map(|m| member(m, family, &users)).collect::<Vec<_>>(),
+        "messages": messages.iter().map(|m| message(m, family, &users)).collect::<Vec<_>>(),
+        "pinned_messages": [],
+        "threads": [],
+        "read": read,
+        "watchers": [],
+        "watcher_count": watcher_count,
+    });
+    if let Some(me) = me {
+        state["membership"] = member(me, family, &users);
+    }
+    Ok(state)
+}
