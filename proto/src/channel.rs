@@ -149,3 +149,22 @@ mod tests {
         );
     }
 }
+
+/// A reaction of a user to a channel message (one per user and type).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ReactionRecord {
+    pub message_id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub score: i64,
+    pub custom: Custom,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Where a member has read a channel up to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ReadRecord {
+    pub last_read: i64,
+    pub last_read_message_id: Option<String>,
+}

@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::{AccountInput, AccountPatch, AccountRecord, Custom};
-use crate::channel::{ChannelMessageRecord, ChannelRecord, MessageInput};
+use crate::channel::{
+    ChannelMessageRecord, ChannelRecord, MessageInput, ReactionRecord, ReadRecord,
+};
 use crate::gs2::error::ChatError;
 use crate::gs2::models::NotificationType;
 use crate::gs2::records::{
@@ -274,6 +276,34 @@ pub enum Command {
         message: MessageInput,
         require_member: bool,
     },
+    /// Adds (or, same user and type, replaces) a reaction; `enforce_unique` first removes the
+    /// user's other reactions to the message.
+    SendReaction {
+        reaction: ReactionRecord,
+        enforce_unique: bool,
+        require_member: bool,
+    },
+    DeleteReaction {
+        message_id: String,
+        user_id: String,
+        kind: String,
+    },
+    /// Marks a channel read by a member, up to a message (or the latest).
+    MarkRead {
+        ctype: String,
+        id: String,
+        user_id: String,
+        message_id: Option<String>,
+    },
+    /// An event sent by a client to a channel (typing, custom): not stored, relayed in log
+    /// order to the channel's sockets.
+    SendChannelEvent {
+        ctype: String,
+        id: String,
+        user_id: String,
+        /// The event's JSON object as the client sent it (with `type`).
+        event: String,
+    },
 }
 
 impl Command {
@@ -340,6 +370,10 @@ impl Command {
             Command::PatchAccounts { .. } => "patchAccounts",
             Command::GetOrCreateChannel { .. } => "getOrCreateChannel",
             Command::SendChannelMessage { .. } => "sendChannelMessage",
+            Command::SendReaction { .. } => "sendReaction",
+            Command::DeleteReaction { .. } => "deleteReaction",
+            Command::MarkRead { .. } => "markRead",
+            Command::SendChannelEvent { .. } => "sendChannelEvent",
         }
     }
 }
@@ -377,6 +411,8 @@ pub enum Outcome {
         created: bool,
     },
     ChannelMessage(Box<ChannelMessageRecord>),
+    Reaction(Box<ReactionRecord>),
+    Read(ReadRecord),
 }
 
 #[cfg(test)]

@@ -72,6 +72,28 @@ pub enum Event {
         message_id: String,
         user_id: String,
     },
+    /// A reaction added, replaced (`updated`) or removed (`deleted`) on a channel message.
+    #[serde(rename_all = "camelCase")]
+    ChannelReaction {
+        message_id: String,
+        user_id: String,
+        kind: String,
+        /// `new`, `updated` or `deleted`.
+        action: String,
+    },
+    /// A member read the channel.
+    #[serde(rename_all = "camelCase")]
+    ChannelRead {
+        user_id: String,
+        last_read: i64,
+        last_read_message_id: Option<String>,
+    },
+    /// A client's event to a channel (typing, custom), its JSON object as sent.
+    #[serde(rename_all = "camelCase")]
+    ChannelClientEvent {
+        user_id: String,
+        event: String,
+    },
     #[serde(rename_all = "camelCase")]
     MobilePushRequested {
         message_name: String,
@@ -101,6 +123,9 @@ impl Event {
             Event::NamespaceUpdated {} => "namespaceUpdated",
             Event::NamespaceDeleted {} => "namespaceDeleted",
             Event::ChannelMessageNew { .. } => "channelMessageNew",
+            Event::ChannelReaction { .. } => "channelReaction",
+            Event::ChannelRead { .. } => "channelRead",
+            Event::ChannelClientEvent { .. } => "channelClientEvent",
             Event::MobilePushRequested { .. } => "mobilePushRequested",
         }
     }

@@ -232,3 +232,23 @@ async fn stream_py_chat_on_one_node() {
         .expect("non-member send line");
     assert_eq!(line["ok"], true, "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_js_reactions_reads_typing_and_notifications() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("interact.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/interact.mjs");
+    let read = out.step("mark_read").expect("mark_read line");
+    assert_eq!(
+        (
+            read["unread_before"].as_u64(),
+            read["unread_after"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{read}"
+    );
+}

@@ -47,6 +47,11 @@ pub const CHANNEL_MESSAGES: &str = "channel_messages";
 /// Channel message by id: `group | message id` → (type, id, created_at).
 pub const MESSAGE_IDS: &str = "message_ids";
 
+/// Reactions: `group | message id | user | type` → record.
+pub const REACTIONS: &str = "reactions";
+/// Read state of members: `group | type | id | user` → record.
+pub const READS: &str = "reads";
+
 /// Column families of the replicated state machine: what a snapshot carries.
 pub const STATE: &[&str] = &[
     SM_META,
@@ -71,6 +76,8 @@ pub const STATE: &[&str] = &[
     MEMBERS_BY_USER,
     CHANNEL_MESSAGES,
     MESSAGE_IDS,
+    REACTIONS,
+    READS,
 ];
 
 /// Column families apply reads by whole key on every post (a memtable filter pays off).

@@ -20,7 +20,7 @@ use super::call::Call;
 use super::error::ApiError;
 use super::state::{self, TYPES};
 use super::users::check_user_id;
-use super::{render, write, Stream};
+use super::{barrier, render, write, Stream};
 
 /// Longest channel id Stream accepts.
 const ID_MAX: usize = 64;
@@ -182,6 +182,7 @@ async fn get_or_create(
         Caller::User { id, .. } => Some(id.clone()),
         _ => data.created_by.clone().or(caller.clone()),
     };
+    barrier(s).await?;
     let existing = s.view.channel(ctype, id)?;
     let ch = match existing {
         Some(ch) => ch,
@@ -199,14 +200,17 @@ async fn get_or_create(
                 custom: data.custom,
                 members: data.members,
             };
-            match write(s, cmd).await? {
+            let ch = match write(s, cmd).await? {
                 Outcome::Channel { channel, .. } => *channel,
                 _ => {
                     return Err(
                         StreamError::internal("unexpected reply to a channel create").into(),
                     )
                 }
-            }
+            };
+            // The local replica may not have applied the create yet (a follower took the call).
+            barrier(s).await?;
+            ch
         }
     };
     let user = match &call.caller {

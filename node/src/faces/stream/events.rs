@@ -1,8 +1,12 @@
 //! The engine's channel events as Stream WebSocket frames, on every node for its own sockets
-//! (`stream-protocol.md` §5.7–5.8): each node gets each event once from the bus, reads the
-//! message back from its replica once it has applied the entry, and writes one frame to each
-//! local connection of a member and to each local watcher. One bus message per node per
-//! event, never one per recipient.
+//! (`stream-protocol.md` §5.7–5.8). Each node gets each event once from the bus, waits until
+//! its replica has applied the entry, reads what it needs back and writes one frame per local
+//! connection: one bus message per node per event, never one per recipient.
+//!
+//! - `message.new` to the channel's watchers; members connected without watching the channel
+//!   get `notification.message_new` (with the channel) instead;
+//! - `reaction.new` / `.updated` / `.deleted` (the message with its aggregates), `message.read`
+//!   and client events (`typing.start`, custom) to the watchers.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -10,7 +14,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use proto::event::{Envelope, Event, CHANNELS_NAMESPACE};
 use proto::stream::time::{self, Family};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::ws::REGISTRY_NAMESPACE;
@@ -19,6 +23,8 @@ use crate::gateway::fanout::EventSink;
 
 /// How long a node waits for its replica to apply an event's entry before reading it.
 const APPLY_WAIT: Duration = Duration::from_secs(5);
+/// Most members read for one event.
+const MEMBERS_MAX: usize = 100_000;
 
 impl EventSink for StreamState {
     fn deliver<'a>(&'a self, env: &'a Envelope) -> BoxFuture<'a, ()> {
@@ -33,66 +39,163 @@ impl EventSink for StreamState {
     }
 }
 
+/// The fields every channel event carries.
+fn base(kind: &str, cid: &str, ctype: &str, id: &str, at: i64) -> Value {
+    json!({
+        "type": kind,
+        "cid": cid,
+        "channel_id": id,
+        "channel_type": ctype,
+        "created_at": time::rfc3339(at),
+    })
+}
+
 impl StreamState {
     async fn deliver_channel_event(&self, env: &Envelope) -> Result<(), ApiError> {
-        let Event::ChannelMessageNew { message_id, .. } = &env.event else {
+        let Some(cid) = env.room_name.as_deref() else {
             return Ok(());
         };
-        let Some(cid) = env.room_name.as_deref() else {
+        let Some((ctype, id)) = cid.split_once(':') else {
             return Ok(());
         };
         let registry = &self.gateway.registry;
         let watchers = self.watches.watchers(cid, |c| registry.has(c));
-        let Some((ctype, id)) = cid.split_once(':') else {
+        if watchers.is_empty() && registry.no_bound_users() {
             return Ok(());
-        };
-        let members = match registry.no_bound_users() && watchers.is_empty() {
-            true => return Ok(()),
-            false => {
-                let _ = self
-                    .cluster
-                    .raft()
-                    .wait(Some(APPLY_WAIT))
-                    .applied_index_at_least(Some(env.index), "stream fan-out")
-                    .await;
-                self.view.members(ctype, id, 100_000)?
+        }
+        let _ = self
+            .cluster
+            .raft()
+            .wait(Some(APPLY_WAIT))
+            .applied_index_at_least(Some(env.index), "stream fan-out")
+            .await;
+        let at = time::from_millis(env.at);
+        let send = |conns: &[String], frame: &str| {
+            for c in conns {
+                registry.send_to_conn(c, frame.to_string());
             }
         };
-        let Some(m) = self.view.channel_message(message_id)? else {
-            return Ok(());
-        };
-        let mut ids = vec![m.user_id.as_str()];
-        ids.extend(m.mentioned_users.iter().map(String::as_str));
-        let users = state::accounts_of(&self.view, ids)?;
-        let message = state::message(&m, Family::V1, &users);
-        let frame = json!({
-            "type": "message.new",
-            "cid": cid,
-            "channel_id": id,
-            "channel_type": ctype,
-            "message": message,
-            "user": message["user"],
-            "message_id": m.id,
-            "watcher_count": watchers.len(),
-            "channel_member_count": members.len(),
-            "created_at": time::rfc3339(m.created_at),
-        })
-        .to_string();
-        let mut sent: BTreeSet<String> = BTreeSet::new();
-        for member in &members {
-            if registry.has_user(REGISTRY_NAMESPACE, &member.user_id) {
-                for conn in registry
-                    .send_to_user(REGISTRY_NAMESPACE, &member.user_id, &frame)
-                    .await
-                {
-                    sent.insert(conn);
+        match &env.event {
+            Event::ChannelMessageNew { message_id, .. } => {
+                let Some(m) = self.view.channel_message(message_id)? else {
+                    return Ok(());
+                };
+                let members = self.view.members(ctype, id, MEMBERS_MAX)?;
+                let mut ids = vec![m.user_id.as_str()];
+                ids.extend(m.mentioned_users.iter().map(String::as_str));
+                let users = state::accounts_of(&self.view, ids)?;
+                let message = state::message_full(&m, Family::V1, &users, &[], None);
+                let mut frame = base("message.new", cid, ctype, id, m.created_at);
+                frame["message"] = message.clone();
+                frame["message_id"] = json!(m.id);
+                frame["user"] = message["user"].clone();
+                frame["watcher_count"] = json!(watchers.len());
+                frame["channel_member_count"] = json!(members.len());
+                send(&watchers, &frame.to_string());
+                // Members connected here who do not watch the channel: the notification form.
+                let watching: BTreeSet<&String> = watchers.iter().collect();
+                let mut others = Vec::new();
+                for member in &members {
+                    for session in registry.sessions(REGISTRY_NAMESPACE, Some(&member.user_id)) {
+                        if !watching.contains(&session.connection_id) {
+                            others.push(session.connection_id);
+                        }
+                    }
+                }
+                if !others.is_empty() {
+                    if let Some(ch) = self.view.channel(ctype, id)? {
+                        let mut note = frame.clone();
+                        note["type"] = json!("notification.message_new");
+                        note["channel"] =
+                            state::channel(&ch, Family::V1, state::own_capabilities(true), &users);
+                        send(&others, &note.to_string());
+                    }
                 }
             }
-        }
-        for conn in watchers {
-            if !sent.contains(&conn) {
-                registry.send_to_conn(&conn, frame.clone());
+            Event::ChannelReaction {
+                message_id,
+                user_id,
+                kind,
+                action,
+            } => {
+                if watchers.is_empty() {
+                    return Ok(());
+                }
+                let Some(m) = self.view.channel_message(message_id)? else {
+                    return Ok(());
+                };
+                let reactions = self
+                    .view
+                    .reactions(message_id, None, state::REACTIONS_MAX)?;
+                let mut ids = vec![m.user_id.as_str(), user_id.as_str()];
+                ids.extend(reactions.iter().map(|r| r.user_id.as_str()));
+                let users = state::accounts_of(&self.view, ids)?;
+                let reaction = match reactions
+                    .iter()
+                    .find(|r| r.user_id == *user_id && r.kind == *kind)
+                {
+                    Some(r) => state::reaction(r, Family::V1, &users),
+                    None => {
+                        let gone = proto::channel::ReactionRecord {
+                            message_id: message_id.clone(),
+                            user_id: user_id.clone(),
+                            kind: kind.clone(),
+                            score: 1,
+                            created_at: at,
+                            updated_at: at,
+                            ..Default::default()
+                        };
+                        state::reaction(&gone, Family::V1, &users)
+                    }
+                };
+                let mut frame = base(&format!("reaction.{action}"), cid, ctype, id, at);
+                frame["message"] = state::message_full(&m, Family::V1, &users, &reactions, None);
+                frame["user"] = reaction["user"].clone();
+                frame["reaction"] = reaction;
+                send(&watchers, &frame.to_string());
             }
+            Event::ChannelRead {
+                user_id,
+                last_read,
+                last_read_message_id,
+            } => {
+                if watchers.is_empty() {
+                    return Ok(());
+                }
+                let users = state::accounts_of(&self.view, [user_id.as_str()])?;
+                let mut frame = base("message.read", cid, ctype, id, *last_read);
+                frame["user"] = users.get(user_id).map_or(json!({ "id": user_id }), |a| {
+                    super::render::user(a, Family::V1, false)
+                });
+                if let Some(m) = last_read_message_id {
+                    frame["last_read_message_id"] = json!(m);
+                }
+                send(&watchers, &frame.to_string());
+            }
+            Event::ChannelClientEvent { user_id, event } => {
+                if watchers.is_empty() {
+                    return Ok(());
+                }
+                let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(event) else {
+                    return Ok(());
+                };
+                let kind = fields
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("custom");
+                let mut frame = base(kind, cid, ctype, id, at);
+                for (k, v) in fields.iter() {
+                    if frame.get(k).is_none() {
+                        frame[k] = v.clone();
+                    }
+                }
+                let users = state::accounts_of(&self.view, [user_id.as_str()])?;
+                frame["user"] = users.get(user_id).map_or(json!({ "id": user_id }), |a| {
+                    super::render::user(a, Family::V1, false)
+                });
+                send(&watchers, &frame.to_string());
+            }
+            _ => {}
         }
         Ok(())
     }

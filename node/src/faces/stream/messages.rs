@@ -216,12 +216,15 @@ pub async fn get(
             );
         }
     }
+    let reactions = s.view.reactions(&m.id, None, state::REACTIONS_MAX)?;
     let mut ids = vec![m.user_id.as_str()];
     let ch = s.view.channel(&m.ctype, &m.channel_id)?;
     ids.extend(ch.as_ref().and_then(|c| c.created_by.as_deref()));
+    ids.extend(reactions.iter().map(|r| r.user_id.as_str()));
     let users = state::accounts(&s, ids)?;
     // `MessageWithChannelResponse`: the message with its channel.
-    let mut message = state::message(&m, call.family, &users);
+    let caller = call.caller.user_id();
+    let mut message = state::message_full(&m, call.family, &users, &reactions, caller);
     if let Some(ch) = &ch {
         let caps = state::own_capabilities(true);
         message["channel"] = state::channel(ch, call.family, caps, &users);

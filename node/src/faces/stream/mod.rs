@@ -7,7 +7,8 @@
 //! - [`call`]: the request as handlers see it (family, caller, query, body); [`auth`]: the app
 //!   key and the JWTs; [`error`]: the one mapping to Stream's six-key error body;
 //! - [`render`]: records → Stream JSON per family; [`state`]: a channel's state as the SDKs
-//!   read it; [`users`], [`app`], [`channels`], [`messages`]: the handlers;
+//!   read it; [`users`], [`app`], [`channels`], [`messages`], [`reactions`], [`read`]: the
+//!   handlers;
 //! - [`ws`]: the `/connect` WebSocket; [`watch`]: which connections watch which channel;
 //!   [`events`]: the engine's events as Stream frames, to this node's sockets.
 //!
@@ -22,6 +23,8 @@ pub mod error;
 pub mod events;
 pub mod messages;
 pub mod methods;
+pub mod reactions;
+pub mod read;
 pub mod render;
 pub mod routes;
 pub mod state;
@@ -70,6 +73,16 @@ pub type Stream = Arc<StreamState>;
 
 pub fn router(state: Stream) -> Router {
     crate::faces::http::with_plumbing(routes::router(state), ApiError::for_status)
+}
+
+/// Waits until this node's replica has applied every write acknowledged before the call (a
+/// read-index round trip to the leader): reads after it see the caller's own writes, whichever
+/// node took them.
+pub async fn barrier(s: &Stream) -> Result<(), ApiError> {
+    s.cluster
+        .read_barrier(crate::raft::cluster::Consistency::ReadYourWrites)
+        .await?;
+    Ok(())
 }
 
 /// Replicates a command; its outcome, or its rejection as a Stream error.

@@ -11,7 +11,7 @@ use proto::stream::error::StreamError;
 
 use super::error::ApiError;
 use super::methods::{Method, METHODS};
-use super::{app, channels, messages, users, ws, Stream};
+use super::{app, channels, messages, reactions, read, users, ws, Stream};
 
 /// The handler of an implemented method, by SDK name.
 fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>> {
@@ -25,6 +25,10 @@ fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>>
         "query_channels" => on(filter, channels::query_channels),
         "send_message" => on(filter, messages::send),
         "get_message" => on(filter, messages::get),
+        "send_reaction" => on(filter, reactions::send),
+        "delete_reaction" => on(filter, reactions::delete),
+        "mark_read" => on(filter, read::mark_read),
+        "send_event" => on(filter, read::send_event),
         _ => return None,
     })
 }
@@ -127,5 +131,30 @@ mod tests {
         assert!(is_implemented("query_users"));
         assert!(!is_implemented("truncate_channel"));
         assert!(METHODS.len() > 180);
+    }
+}
+
+#[cfg(test)]
+mod readme_tests {
+    use super::*;
+
+    /// The README's Stream table says, for every method of the table, what the router does.
+    #[test]
+    fn the_readme_table_matches_the_routes() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md beside the workspace");
+        for m in METHODS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` | {} |", m.name, m.http)))
+                .unwrap_or_else(|| panic!("README has no row for {} {}", m.http, m.name));
+            let says_implemented = row.contains("✅ implemented");
+            assert_eq!(
+                says_implemented,
+                is_implemented(m.name),
+                "README row for {}: {row}",
+                m.name
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use proto::account::AccountRecord;
-use proto::channel::{ChannelMessageRecord, ChannelRecord, MemberRecord};
+use proto::channel::{ChannelMessageRecord, ChannelRecord, MemberRecord, ReactionRecord};
 use proto::stream::time::{render as t, Family};
 use serde_json::{json, Map, Value};
 
@@ -17,6 +17,10 @@ pub const TYPES: &[&str] = &["messaging", "livestream", "team", "gaming", "comme
 
 /// Most messages a channel state carries.
 pub const MESSAGES_MAX: usize = 300;
+/// Most reactions read per message.
+pub const REACTIONS_MAX: usize = 1000;
+/// Unread counts stop counting here.
+const UNREAD_MAX: usize = 1000;
 
 /// What a channel member may do (Stream's default grants of `channel_member` in the built-in
 /// types), as `own_capabilities`. The JS client skips `markRead` and typing without
@@ -162,6 +166,100 @@ pub fn member(mb: &MemberRecord, family: Family, users: &HashMap<String, Account
     Value::Object(m)
 }
 
+/// A reaction (`ReactionResponse`).
+pub fn reaction(
+    r: &ReactionRecord,
+    family: Family,
+    users: &HashMap<String, AccountRecord>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("message_id".into(), json!(r.message_id));
+    m.insert("user_id".into(), json!(r.user_id));
+    m.insert("user".into(), user_of(users, &r.user_id, family));
+    m.insert("type".into(), json!(r.kind));
+    m.insert("score".into(), json!(r.score));
+    m.insert("created_at".into(), t(r.created_at, family));
+    m.insert("updated_at".into(), t(r.updated_at, family));
+    put_custom(&mut m, &r.custom, family);
+    Value::Object(m)
+}
+
+/// Most reactions `latest_reactions` carries.
+const LATEST_REACTIONS: usize = 10;
+
+/// The reaction fields of a message: the latest ones, the caller's, and counts, scores and
+/// groups by type.
+fn put_reactions(
+    m: &mut Map<String, Value>,
+    reactions: &[ReactionRecord],
+    caller: Option<&str>,
+    family: Family,
+    users: &HashMap<String, AccountRecord>,
+) {
+    let mut latest: Vec<&ReactionRecord> = reactions.iter().collect();
+    latest.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
+    let render = |list: Vec<&ReactionRecord>| -> Value {
+        json!(list
+            .into_iter()
+            .map(|r| reaction(r, family, users))
+            .collect::<Vec<_>>())
+    };
+    m.insert(
+        "latest_reactions".into(),
+        render(latest.iter().take(LATEST_REACTIONS).copied().collect()),
+    );
+    m.insert(
+        "own_reactions".into(),
+        render(
+            latest
+                .iter()
+                .filter(|r| Some(r.user_id.as_str()) == caller)
+                .copied()
+                .collect(),
+        ),
+    );
+    let (mut counts, mut scores, mut groups) = (Map::new(), Map::new(), Map::new());
+    for r in reactions {
+        let count = counts.get(&r.kind).and_then(Value::as_i64).unwrap_or(0) + 1;
+        let score = scores.get(&r.kind).and_then(Value::as_i64).unwrap_or(0) + r.score;
+        counts.insert(r.kind.clone(), json!(count));
+        scores.insert(r.kind.clone(), json!(score));
+        let same = || {
+            reactions
+                .iter()
+                .filter(|o| o.kind == r.kind)
+                .map(|o| o.created_at)
+        };
+        groups.insert(
+            r.kind.clone(),
+            json!({
+                "count": count,
+                "sum_scores": score,
+                "first_reaction_at": t(same().min().unwrap_or(r.created_at), family),
+                "last_reaction_at": t(same().max().unwrap_or(r.created_at), family),
+            }),
+        );
+    }
+    m.insert("reaction_counts".into(), Value::Object(counts));
+    m.insert("reaction_scores".into(), Value::Object(scores));
+    m.insert("reaction_groups".into(), Value::Object(groups));
+}
+
+/// A message with its reactions, as `caller` sees it (`own_reactions`).
+pub fn message_full(
+    msg: &ChannelMessageRecord,
+    family: Family,
+    users: &HashMap<String, AccountRecord>,
+    reactions: &[ReactionRecord],
+    caller: Option<&str>,
+) -> Value {
+    let mut v = message(msg, family, users);
+    if let Some(m) = v.as_object_mut() {
+        put_reactions(m, reactions, caller, family, users);
+    }
+    v
+}
+
 pub fn message(
     msg: &ChannelMessageRecord,
     family: Family,
@@ -254,8 +352,13 @@ pub fn channel_state(
     let messages =
         s.view
             .latest_channel_messages(&ch.ctype, &ch.id, message_limit.min(MESSAGES_MAX))?;
+    let mut reactions = Vec::with_capacity(messages.len());
+    for m in &messages {
+        reactions.push(s.view.reactions(&m.id, None, REACTIONS_MAX)?);
+    }
     let mut ids: Vec<&str> = members.iter().map(|m| m.user_id.as_str()).collect();
     ids.extend(messages.iter().map(|m| m.user_id.as_str()));
+    ids.extend(reactions.iter().flatten().map(|r| r.user_id.as_str()));
     ids.extend(
         messages
             .iter()
@@ -265,20 +368,31 @@ pub fn channel_state(
     let users = accounts(s, ids)?;
     let me = caller.and_then(|c| members.iter().find(|m| m.user_id == c));
     let caps = own_capabilities(caller.is_none() || me.is_some());
-    let read: Vec<Value> = members
-        .iter()
-        .map(|m| {
-            json!({
-                "user": user_of(&users, &m.user_id, family),
-                "last_read": t(m.created_at, family),
-                "unread_messages": 0,
-            })
-        })
-        .collect();
+    let mut read: Vec<Value> = Vec::with_capacity(members.len());
+    for m in &members {
+        let state = s.view.read_state(&ch.ctype, &ch.id, &m.user_id)?;
+        let last_read = state.as_ref().map_or(m.created_at, |r| r.last_read);
+        let unread = s
+            .view
+            .unread_count(&ch.ctype, &ch.id, &m.user_id, last_read, UNREAD_MAX)?;
+        let mut entry = json!({
+            "user": user_of(&users, &m.user_id, family),
+            "last_read": t(last_read, family),
+            "unread_messages": unread,
+        });
+        if let Some(id) = state.and_then(|r| r.last_read_message_id) {
+            entry["last_read_message_id"] = json!(id);
+        }
+        read.push(entry);
+    }
     let mut state = json!({
         "channel": channel(ch, family, caps, &users),
         "members": members.iter().map(|m| member(m, family, &users)).collect::<Vec<_>>(),
-        "messages": messages.iter().map(|m| message(m, family, &users)).collect::<Vec<_>>(),
+        "messages": messages
+            .iter()
+            .zip(&reactions)
+            .map(|(m, r)| message_full(m, family, &users, r, caller))
+            .collect::<Vec<_>>(),
         "pinned_messages": [],
         "threads": [],
         "read": read,

@@ -6,7 +6,7 @@
 //!
 //! This file owns the entry loop, idempotency (the duplication-avoider records) and the
 //! outbox; each command is applied by its model's file (`namespace`, `room`, `message`,
-//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`, `channel`).
+//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`, `channel`, `reaction`).
 
 use proto::command::{Command, EntryMeta, EntryV1, LogEntry, Outcome, Reply};
 use proto::event::{Envelope, ENVELOPE_VERSION};
@@ -93,6 +93,7 @@ mod maintenance;
 mod master;
 mod message;
 mod namespace;
+mod reaction;
 mod room;
 mod subscription;
 #[cfg(test)]
@@ -330,6 +331,28 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             message,
             require_member,
         } => channel::send_message(txn, now, ctype, id, message, *require_member),
+        Command::SendReaction {
+            reaction,
+            enforce_unique,
+            require_member,
+        } => reaction::send(txn, now, reaction, *enforce_unique, *require_member),
+        Command::DeleteReaction {
+            message_id,
+            user_id,
+            kind,
+        } => reaction::delete(txn, message_id, user_id, kind),
+        Command::MarkRead {
+            ctype,
+            id,
+            user_id,
+            message_id,
+        } => reaction::mark_read(txn, now, ctype, id, user_id, message_id),
+        Command::SendChannelEvent {
+            ctype,
+            id,
+            user_id,
+            event,
+        } => reaction::client_event(txn, ctype, id, user_id, event),
         Command::CleanUser { user_id, chunked } => user::clean(txn, user_id, *chunked),
         Command::ImportUser {
             user_id,

@@ -1133,3 +1133,99 @@ fn channels_are_created_once_and_take_messages_from_members_with_unique_ids() {
     let ch = v.channel("messaging", "general").unwrap().unwrap();
     assert_eq!(ch.last_message_at, Some(f.now * 1_000_000 - 2_000_000));
 }
+
+#[test]
+fn reactions_replace_per_user_and_type_and_reads_are_kept_per_member() {
+    use proto::account::AccountInput;
+    use proto::channel::{MessageInput, ReactionRecord};
+    let mut f = Fixture::new();
+    let users = ["alice", "bob"]
+        .iter()
+        .map(|id| AccountInput {
+            id: id.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    f.ok(Command::UpsertAccounts { accounts: users });
+    f.ok(Command::GetOrCreateChannel {
+        ctype: "messaging".into(),
+        id: "g".into(),
+        created_by: Some("alice".into()),
+        custom: Default::default(),
+        members: vec!["alice".into(), "bob".into()],
+    });
+    f.ok(Command::SendChannelMessage {
+        ctype: "messaging".into(),
+        id: "g".into(),
+        message: MessageInput {
+            id: "m1".into(),
+            user_id: "alice".into(),
+            text: "hi".into(),
+            ..Default::default()
+        },
+        require_member: true,
+    });
+    let react = |kind: &str, unique: bool| Command::SendReaction {
+        reaction: ReactionRecord {
+            message_id: "m1".into(),
+            user_id: "bob".into(),
+            kind: kind.into(),
+            score: 1,
+            ..Default::default()
+        },
+        enforce_unique: unique,
+        require_member: true,
+    };
+    f.ok(react("like", false));
+    f.ok(react("love", false));
+    let kinds = |f: &Fixture| -> Vec<String> {
+        f.view()
+            .reactions("m1", None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.kind)
+            .collect()
+    };
+    assert_eq!(kinds(&f), ["like", "love"]);
+    f.ok(react("wow", true));
+    assert_eq!(
+        kinds(&f),
+        ["wow"],
+        "enforce_unique keeps one reaction per user"
+    );
+    assert!(matches!(
+        f.rejected(Command::DeleteReaction {
+            message_id: "m1".into(),
+            user_id: "bob".into(),
+            kind: "like".into(),
+        }),
+        ChatError::NotFound { .. }
+    ));
+    f.ok(Command::DeleteReaction {
+        message_id: "m1".into(),
+        user_id: "bob".into(),
+        kind: "wow".into(),
+    });
+    assert!(kinds(&f).is_empty());
+    let v = f.view();
+    assert_eq!(v.unread_count("messaging", "g", "bob", 0, 10).unwrap(), 1);
+    assert_eq!(v.unread_count("messaging", "g", "alice", 0, 10).unwrap(), 0);
+    let Outcome::Read(r) = f.ok(Command::MarkRead {
+        ctype: "messaging".into(),
+        id: "g".into(),
+        user_id: "bob".into(),
+        message_id: Some("m1".into()),
+    }) else {
+        panic!()
+    };
+    let v = f.view();
+    assert_eq!(
+        v.read_state("messaging", "g", "bob").unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        v.unread_count("messaging", "g", "bob", r.last_read, 10)
+            .unwrap(),
+        0
+    );
+}

@@ -273,6 +273,22 @@ pub fn channel_message(
 pub fn message_id(group: GroupId, msg: &str) -> Vec<u8> {
     KeyBuf::new(group).s(msg).build()
 }
+/// Reaction: `group | message id\0 | user\0 | type\0`.
+pub fn reaction(group: GroupId, msg: &str, user: &str, kind: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(msg).s(user).s(kind).build()
+}
+/// Every reaction to a message: `group | message id\0`; of one user: `… | user\0`.
+pub fn reactions_of(group: GroupId, msg: &str, user: Option<&str>) -> Vec<u8> {
+    let k = KeyBuf::new(group).s(msg);
+    match user {
+        Some(u) => k.s(u).build(),
+        None => k.build(),
+    }
+}
+/// Read state of a member (same shape as [`member`], another column family).
+pub fn read_state(group: GroupId, ctype: &str, id: &str, user: &str) -> Vec<u8> {
+    member(group, ctype, id, user)
+}
 /// Upload (by token) or user-data dump (by user id): `group | token\0`.
 pub fn token(group: GroupId, token: &str) -> Vec<u8> {
     KeyBuf::new(group).s(token).build()

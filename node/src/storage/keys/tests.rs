@@ -266,6 +266,11 @@ fn key_bytes_are_pinned() {
         ),
         (message_id(7, "x"), "000000077800"),
         (
+            reaction(7, "x", "al", "like"),
+            "000000077800616c006c696b6500",
+        ),
+        (reactions_of(7, "x", Some("al")), "000000077800616c00"),
+        (
             namespace_task(7, "ns"),
             "000000077461736b006e616d657370616365006e7300",
         ),

@@ -1,7 +1,9 @@
 //! Reads of channels (the Stream face's): a channel, its members, a member's channels, the
 //! latest messages of a channel, a message by id.
 
-use proto::channel::{ChannelMessageRecord, ChannelRecord, MemberRecord};
+use proto::channel::{
+    ChannelMessageRecord, ChannelRecord, MemberRecord, ReactionRecord, ReadRecord,
+};
 
 use super::{View, ViewError};
 use crate::storage::cf;
@@ -111,5 +113,66 @@ impl View {
             cf::CHANNEL_MESSAGES,
             &keys::channel_message(self.group, &ctype, &id, at, msg),
         )?)
+    }
+}
+
+impl View {
+    /// Every reaction to a message, or those of one user, in (user, type) order.
+    pub fn reactions(
+        &self,
+        msg: &str,
+        user: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ReactionRecord>, ViewError> {
+        let prefix = keys::reactions_of(self.group, msg, user);
+        let rows = self.store.scan(cf::REACTIONS, &prefix, None, limit)?;
+        rows.iter()
+            .map(|(_, v)| decode(cf::REACTIONS, v).map_err(ViewError::from))
+            .collect()
+    }
+
+    pub fn read_state(
+        &self,
+        ctype: &str,
+        id: &str,
+        user: &str,
+    ) -> Result<Option<ReadRecord>, ViewError> {
+        Ok(self
+            .store
+            .get(cf::READS, &keys::read_state(self.group, ctype, id, user))?)
+    }
+
+    /// Messages of a channel after `after` (ns) not posted by `user`, counted up to `cap`.
+    pub fn unread_count(
+        &self,
+        ctype: &str,
+        id: &str,
+        user: &str,
+        after: i64,
+        cap: usize,
+    ) -> Result<usize, ViewError> {
+        let prefix = keys::channel_rows(self.group, ctype, id);
+        let start = keys::channel_message(self.group, ctype, id, after.saturating_add(1), "");
+        let mut it = self
+            .store
+            .db
+            .raw_iterator_cf(&self.store.cf(cf::CHANNEL_MESSAGES));
+        it.seek(&start);
+        let mut n = 0;
+        while n < cap {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let m: ChannelMessageRecord = decode(cf::CHANNEL_MESSAGES, v)?;
+            if m.user_id != user && m.parent_id.is_none() {
+                n += 1;
+            }
+            it.next();
+        }
+        it.status().map_err(StoreError::from)?;
+        Ok(n)
     }
 }

@@ -1,0 +1,145 @@
+//! Read state and client events of a channel: mark read (`POST /channels/{type}/{id}/read`,
+//! watchers get `message.read`) and send event (`POST /channels/{type}/{id}/event`: typing and
+//! custom events, relayed to the channel's sockets in log order).
+
+use axum::extract::{Path, State};
+use axum::Json;
+use proto::command::{Command, Outcome};
+use proto::stream::error::StreamError;
+use proto::stream::time;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::call::Call;
+use super::channels::{check_channel_id, check_type};
+use super::error::ApiError;
+use super::{render, state, write, Stream};
+
+/// Client event types a channel relays (Stream's built-ins; custom ones need another type).
+const BUILT_IN: &[&str] = &[
+    "typing.start",
+    "typing.stop",
+    "message.read",
+    "ai_indicator.update",
+    "ai_indicator.stop",
+    "ai_indicator.clear",
+];
+
+/// The user a channel call acts for: the token's, or for a server token the one named.
+fn acting(call: &Call) -> Result<String, StreamError> {
+    match call.acting_user()? {
+        Some(u) => Ok(u),
+        None if matches!(call.caller, Caller::Server) => Err(StreamError::input_field(
+            "user_id",
+            "is required when using server side auth",
+        )),
+        None => Err(StreamError::not_allowed("anonymous users may not do this")),
+    }
+}
+
+/// `POST /channels/{type}/{id}/read` (`channel.markRead`, `mark_read`).
+pub async fn mark_read(
+    State(s): State<Stream>,
+    Path((ctype, id)): Path<(String, String)>,
+    call: Call,
+) -> Result<Json<Value>, ApiError> {
+    check_type(&ctype)?;
+    check_channel_id(&id)?;
+    let user_id = acting(&call)?;
+    let message_id = call
+        .body
+        .get("message_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let cmd = Command::MarkRead {
+        ctype: ctype.clone(),
+        id: id.clone(),
+        user_id: user_id.clone(),
+        message_id,
+    };
+    let Outcome::Read(r) = write(&s, cmd).await? else {
+        return Err(StreamError::internal("unexpected reply to a mark read").into());
+    };
+    let users = state::accounts(&s, [user_id.as_str()])?;
+    let user = users.get(&user_id).map_or(json!({ "id": user_id }), |a| {
+        render::user(a, call.family, false)
+    });
+    let mut event = json!({
+        "type": "message.read",
+        "cid": proto::channel::cid(&ctype, &id),
+        "channel_id": id,
+        "channel_type": ctype,
+        "user": user,
+        "created_at": time::render(r.last_read, call.family),
+    });
+    if let Some(m) = r.last_read_message_id {
+        event["last_read_message_id"] = json!(m);
+    }
+    Ok(Json(render::ok(json!({ "event": event }))))
+}
+
+/// `POST /channels/{type}/{id}/event` (`channel.sendEvent`, `keystroke`, `send_event`).
+pub async fn send_event(
+    State(s): State<Stream>,
+    Path((ctype, id)): Path<(String, String)>,
+    call: Call,
+) -> Result<Json<Value>, ApiError> {
+    check_type(&ctype)?;
+    check_channel_id(&id)?;
+    let mut event = call
+        .body
+        .get("event")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| StreamError::input_field("event", "is required"))?;
+    let kind = event
+        .get("type")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| StreamError::input_field("event.type", "is required"))?
+        .to_string();
+    if !BUILT_IN.contains(&kind.as_str()) && !kind.contains('.') && kind.len() > 64 {
+        return Err(StreamError::input_field("event.type", "is not a valid event type").into());
+    }
+    let named = event
+        .get("user_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let user_id = match (&call.caller, named) {
+        (Caller::User { id, .. }, Some(n)) if n != *id => {
+            return Err(
+                StreamError::not_allowed(format!("user {id} may not send events as {n}")).into(),
+            )
+        }
+        (Caller::User { id, .. }, _) => id.clone(),
+        (_, Some(n)) => n,
+        (_, None) => acting(&call)?,
+    };
+    if let Caller::User { id: u, .. } = &call.caller {
+        if s.view.member(&ctype, &id, u)?.is_none() && ctype != "livestream" {
+            return Err(StreamError::not_allowed(format!(
+                "user {u} may not send events to this channel"
+            ))
+            .into());
+        }
+    }
+    event.remove("user");
+    event.insert("user_id".into(), json!(user_id));
+    let cmd = Command::SendChannelEvent {
+        ctype: ctype.clone(),
+        id: id.clone(),
+        user_id: user_id.clone(),
+        event: Value::Object(event.clone()).to_string(),
+    };
+    write(&s, cmd).await?;
+    let users = state::accounts(&s, [user_id.as_str()])?;
+    let mut out = Value::Object(event);
+    out["cid"] = json!(proto::channel::cid(&ctype, &id));
+    out["channel_id"] = json!(id);
+    out["channel_type"] = json!(ctype);
+    out["user"] = users.get(&user_id).map_or(json!({ "id": user_id }), |a| {
+        render::user(a, call.family, false)
+    });
+    out["created_at"] = time::render(time::from_millis(crate::clock::now_ms()), call.family);
+    Ok(Json(render::ok(json!({ "event": out }))))
+}
