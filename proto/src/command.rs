@@ -295,6 +295,24 @@ pub enum Command {
         user_id: String,
         message_id: Option<String>,
     },
+    /// Updates a channel: its custom data replaced (`custom` given) or patched (`set`,
+    /// `unset`), `frozen`, members added and removed.
+    UpdateChannel {
+        ctype: String,
+        id: String,
+        custom: Option<Custom>,
+        set: Custom,
+        unset: Vec<String>,
+        frozen: Option<bool>,
+        add_members: Vec<String>,
+        remove_members: Vec<String>,
+    },
+    /// Deletes a channel at once for every read; its members, messages and reactions go in
+    /// bounded chunks by the sweeps that follow (a cascade task).
+    DeleteChannel {
+        ctype: String,
+        id: String,
+    },
     /// An event sent by a client to a channel (typing, custom): not stored, relayed in log
     /// order to the channel's sockets.
     SendChannelEvent {
@@ -374,6 +392,8 @@ impl Command {
             Command::DeleteReaction { .. } => "deleteReaction",
             Command::MarkRead { .. } => "markRead",
             Command::SendChannelEvent { .. } => "sendChannelEvent",
+            Command::UpdateChannel { .. } => "updateChannel",
+            Command::DeleteChannel { .. } => "deleteChannel",
         }
     }
 }

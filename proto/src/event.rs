@@ -88,6 +88,16 @@ pub enum Event {
         last_read: i64,
         last_read_message_id: Option<String>,
     },
+    /// A channel's data changed (custom fields, frozen).
+    ChannelUpdated {},
+    /// A member joined or left the channel.
+    #[serde(rename_all = "camelCase")]
+    ChannelMember {
+        user_id: String,
+        added: bool,
+    },
+    /// The channel was deleted.
+    ChannelDeleted {},
     /// A client's event to a channel (typing, custom), its JSON object as sent.
     #[serde(rename_all = "camelCase")]
     ChannelClientEvent {
@@ -126,6 +136,9 @@ impl Event {
             Event::ChannelReaction { .. } => "channelReaction",
             Event::ChannelRead { .. } => "channelRead",
             Event::ChannelClientEvent { .. } => "channelClientEvent",
+            Event::ChannelUpdated {} => "channelUpdated",
+            Event::ChannelMember { .. } => "channelMember",
+            Event::ChannelDeleted {} => "channelDeleted",
             Event::MobilePushRequested { .. } => "mobilePushRequested",
         }
     }

@@ -252,3 +252,16 @@ async fn stream_js_reactions_reads_typing_and_notifications() {
         "{read}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_js_channel_updates_members_and_delete() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("members.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/members.mjs");
+    let refused = out.step("member_refused").expect("member_refused line");
+    assert_eq!(refused["code"], 17, "{refused}");
+}

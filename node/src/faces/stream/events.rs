@@ -195,6 +195,74 @@ impl StreamState {
                 });
                 send(&watchers, &frame.to_string());
             }
+            Event::ChannelUpdated {} => {
+                let Some(ch) = self.view.channel(ctype, id)? else {
+                    return Ok(());
+                };
+                let users = state::accounts_of(&self.view, ch.created_by.as_deref())?;
+                let mut frame = base("channel.updated", cid, ctype, id, at);
+                frame["channel"] =
+                    state::channel(&ch, Family::V1, state::own_capabilities(true), &users);
+                send(&watchers, &frame.to_string());
+            }
+            Event::ChannelMember { user_id, added } => {
+                let users = state::accounts_of(&self.view, [user_id.as_str()])?;
+                let user = users.get(user_id).map_or(json!({ "id": user_id }), |a| {
+                    super::render::user(a, Family::V1, false)
+                });
+                let member = match self.view.member(ctype, id, user_id)? {
+                    Some(m) => state::member(&m, Family::V1, &users),
+                    None => json!({ "user_id": user_id, "user": user }),
+                };
+                let kind = if *added {
+                    "member.added"
+                } else {
+                    "member.removed"
+                };
+                let mut frame = base(kind, cid, ctype, id, at);
+                frame["member"] = member;
+                frame["user"] = user;
+                send(&watchers, &frame.to_string());
+                // The user added or removed, wherever it is connected here.
+                let own: Vec<String> = registry
+                    .sessions(REGISTRY_NAMESPACE, Some(user_id))
+                    .into_iter()
+                    .map(|s| s.connection_id)
+                    .collect();
+                if !own.is_empty() {
+                    let mut note = frame.clone();
+                    note["type"] = json!(if *added {
+                        "notification.added_to_channel"
+                    } else {
+                        "notification.removed_from_channel"
+                    });
+                    if let Some(ch) = self.view.channel(ctype, id)? {
+                        note["channel"] = state::channel(
+                            &ch,
+                            Family::V1,
+                            state::own_capabilities(*added),
+                            &users,
+                        );
+                    }
+                    send(&own, &note.to_string());
+                }
+            }
+            Event::ChannelDeleted {} => {
+                let mut frame = base("channel.deleted", cid, ctype, id, at);
+                frame["channel"] = json!({ "cid": cid, "id": id, "type": ctype });
+                send(&watchers, &frame.to_string());
+                let watching: BTreeSet<&String> = watchers.iter().collect();
+                let mut others = Vec::new();
+                for member in self.view.members(ctype, id, MEMBERS_MAX)? {
+                    for session in registry.sessions(REGISTRY_NAMESPACE, Some(&member.user_id)) {
+                        if !watching.contains(&session.connection_id) {
+                            others.push(session.connection_id);
+                        }
+                    }
+                }
+                frame["type"] = json!("notification.channel_deleted");
+                send(&others, &frame.to_string());
+            }
             _ => {}
         }
         Ok(())

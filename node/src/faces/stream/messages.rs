@@ -206,7 +206,12 @@ pub async fn get(
     s.cluster
         .read_barrier(crate::raft::cluster::Consistency::ReadYourWrites)
         .await?;
-    let Some(m) = s.view.channel_message(&id)? else {
+    let found = match s.view.channel_message(&id)? {
+        // A message of a deleted channel is gone with it.
+        Some(m) if s.view.channel(&m.ctype, &m.channel_id)?.is_some() => Some(m),
+        _ => None,
+    };
+    let Some(m) = found else {
         return Err(StreamError::not_found(format!("message {id} does not exist")).into());
     };
     if let Caller::User { id: user, .. } = &call.caller {

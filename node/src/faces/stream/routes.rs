@@ -11,7 +11,7 @@ use proto::stream::error::StreamError;
 
 use super::error::ApiError;
 use super::methods::{Method, METHODS};
-use super::{app, channels, messages, reactions, read, users, ws, Stream};
+use super::{app, channel_ops, channels, messages, reactions, read, users, ws, Stream};
 
 /// The handler of an implemented method, by SDK name.
 fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>> {
@@ -29,6 +29,9 @@ fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>>
         "delete_reaction" => on(filter, reactions::delete),
         "mark_read" => on(filter, read::mark_read),
         "send_event" => on(filter, read::send_event),
+        "update_channel" => on(filter, channel_ops::update),
+        "update_channel_partial" => on(filter, channel_ops::update_partial),
+        "delete_channel" => on(filter, channel_ops::delete),
         _ => return None,
     })
 }

@@ -8,6 +8,7 @@
 //! reaches ([`super::room_live`]); creating the room or namespace again first finishes its
 //! task in that entry, so a new room never inherits old rows.
 
+use proto::channel::{ChannelMessageRecord, MemberRecord};
 use proto::gs2::records::{MessageRecord, SubscribeRecord};
 
 use super::message::delete_message;
@@ -71,6 +72,64 @@ pub(super) fn finish_namespace(txn: &mut Txn, ns: &str) -> Result<(), StoreError
     Ok(())
 }
 
+/// Deletes a channel's row now and leaves its messages, reactions and members to a task.
+pub(super) fn defer_channel(txn: &mut Txn, ctype: &str, id: &str) {
+    let g = txn.group;
+    txn.delete(cf::CHANNELS, keys::channel(g, ctype, id));
+    txn.put(cf::SM_META, keys::channel_task(g, ctype, id), &());
+}
+
+/// Finishes, in this entry, the task of a channel about to be created again.
+pub(super) fn finish_channel(txn: &mut Txn, ctype: &str, id: &str) -> Result<(), StoreError> {
+    let k = keys::channel_task(txn.group, ctype, id);
+    if txn.get_raw(cf::SM_META, &k)?.is_some() {
+        channel_rows(txn, ctype, id, &mut Budget::new(None))?;
+        txn.delete(cf::SM_META, k);
+    }
+    Ok(())
+}
+
+/// Deletes a deleted channel's messages (with their id rows and reactions) and members (with
+/// their by-user and read rows) within the budget; true when none is left.
+fn channel_rows(
+    txn: &mut Txn,
+    ctype: &str,
+    id: &str,
+    budget: &mut Budget,
+) -> Result<bool, StoreError> {
+    let g = txn.group;
+    let prefix = keys::channel_rows(g, ctype, id);
+    let end = keys::prefix_end(&prefix);
+    for (k, v) in txn.scan_until_at_most(cf::CHANNEL_MESSAGES, &prefix, &end, budget.left())? {
+        let m: ChannelMessageRecord = decode(cf::CHANNEL_MESSAGES, &v)?;
+        let reactions = keys::reactions_of(g, &m.id, None);
+        let rend = keys::prefix_end(&reactions);
+        for (rk, _) in txn.scan_until_at_most(cf::REACTIONS, &reactions, &rend, budget.left())? {
+            budget.take();
+            txn.delete(cf::REACTIONS, rk);
+        }
+        if !budget.take() {
+            return Ok(false);
+        }
+        txn.delete(cf::CHANNEL_MESSAGES, k);
+        txn.delete(cf::MESSAGE_IDS, keys::message_id(g, &m.id));
+    }
+    if budget.spent() {
+        return Ok(false);
+    }
+    for (k, v) in txn.scan_until_at_most(cf::MEMBERS, &prefix, &end, budget.left())? {
+        let m: MemberRecord = decode(cf::MEMBERS, &v)?;
+        budget.take();
+        txn.delete(cf::MEMBERS, k);
+        txn.delete(
+            cf::MEMBERS_BY_USER,
+            keys::member_by_user(g, &m.user_id, ctype, id),
+        );
+        txn.delete(cf::READS, keys::read_state(g, ctype, id, &m.user_id));
+    }
+    Ok(!budget.spent())
+}
+
 /// Finishes, in this entry, the task of a room about to be created (or imported) again.
 pub(super) fn finish_room(txn: &mut Txn, ns: &str, room: &str) -> Result<(), StoreError> {
     let k = keys::room_task(txn.group, ns, room);
@@ -87,6 +146,7 @@ pub(super) fn run_tasks(txn: &mut Txn, budget: &mut Budget) -> Result<(), StoreE
         let done = match keys::decode_task(&k) {
             Some(TaskKey::Namespace { ns }) => namespace_rows(txn, &ns, budget)?,
             Some(TaskKey::Room { ns, room }) => room_rows(txn, &ns, &room, budget)?,
+            Some(TaskKey::Channel { ctype, id }) => channel_rows(txn, &ctype, &id, budget)?,
             None => true,
         };
         if !done {

@@ -70,6 +70,7 @@ pub(super) fn get_or_create(
             ),
         ));
     }
+    super::cascade::finish_channel(txn, ctype, id)?;
     let now = nanos(now_ms);
     for user in &unique {
         let role = match created_by.as_deref() == Some(user) {
@@ -172,4 +173,148 @@ pub(super) fn send_message(
         },
     );
     ok(Outcome::ChannelMessage(Box::new(rec)))
+}
+
+/// Adds a member row (and its by-user index) unless the user is one already; true if added.
+fn add_member(
+    txn: &mut Txn,
+    ctype: &str,
+    id: &str,
+    user: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let g = txn.group;
+    let k = keys::member(g, ctype, id, user);
+    if txn.get_raw(cf::MEMBERS, &k)?.is_some() {
+        return Ok(false);
+    }
+    let m = MemberRecord {
+        ctype: ctype.to_string(),
+        channel_id: id.to_string(),
+        user_id: user.to_string(),
+        channel_role: ROLE_MEMBER.to_string(),
+        custom: Custom::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    txn.put(cf::MEMBERS, k, &m);
+    txn.put_raw(
+        cf::MEMBERS_BY_USER,
+        keys::member_by_user(g, user, ctype, id),
+        Vec::new(),
+    );
+    Ok(true)
+}
+
+/// Removes a member row (with its by-user index and read state); true if it was one.
+fn remove_member(txn: &mut Txn, ctype: &str, id: &str, user: &str) -> Result<bool, StoreError> {
+    let g = txn.group;
+    let k = keys::member(g, ctype, id, user);
+    if txn.get_raw(cf::MEMBERS, &k)?.is_none() {
+        return Ok(false);
+    }
+    txn.delete(cf::MEMBERS, k);
+    txn.delete(
+        cf::MEMBERS_BY_USER,
+        keys::member_by_user(g, user, ctype, id),
+    );
+    txn.delete(cf::READS, keys::read_state(g, ctype, id, user));
+    Ok(true)
+}
+
+/// The fields an update command carries.
+pub(super) struct ChannelUpdate<'a> {
+    pub custom: &'a Option<Custom>,
+    pub set: &'a Custom,
+    pub unset: &'a [String],
+    pub frozen: Option<bool>,
+    pub add_members: &'a [String],
+    pub remove_members: &'a [String],
+}
+
+pub(super) fn update(
+    txn: &mut Txn,
+    now_ms: i64,
+    ctype: &str,
+    id: &str,
+    u: ChannelUpdate<'_>,
+) -> Applied {
+    let g = txn.group;
+    let k = keys::channel(g, ctype, id);
+    let Some(mut ch) = txn.get::<ChannelRecord>(cf::CHANNELS, &k)? else {
+        return rejected(ChatError::not_found("channel", "id"));
+    };
+    let adding: Vec<&str> = u.add_members.iter().map(String::as_str).collect();
+    let missing = missing_accounts(txn, &adding)?;
+    if !missing.is_empty() {
+        return rejected(ChatError::invalid(
+            "channel",
+            format!(
+                "the following users are involved in the channel update operation, but don't exist: [{}]",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let now = nanos(now_ms);
+    let cid = cid(ctype, id);
+    let data_changed =
+        u.custom.is_some() || !u.set.is_empty() || !u.unset.is_empty() || u.frozen.is_some();
+    if let Some(c) = u.custom {
+        ch.custom = c.clone();
+    }
+    for name in u.unset {
+        ch.custom.remove(name);
+    }
+    for (k, v) in u.set {
+        ch.custom.insert(k.clone(), v.clone());
+    }
+    if let Some(f) = u.frozen {
+        ch.frozen = f;
+    }
+    let mut events = Vec::new();
+    for user in u.add_members {
+        if add_member(txn, ctype, id, user, now)? {
+            ch.member_count += 1;
+            events.push((user.clone(), true));
+        }
+    }
+    for user in u.remove_members {
+        if remove_member(txn, ctype, id, user)? {
+            ch.member_count = ch.member_count.saturating_sub(1);
+            events.push((user.clone(), false));
+        }
+    }
+    ch.updated_at = now;
+    txn.put(cf::CHANNELS, k, &ch);
+    if data_changed {
+        txn.emit(CHANNELS_NAMESPACE, Some(&cid), Event::ChannelUpdated {});
+    }
+    for (user_id, added) in events {
+        txn.emit(
+            CHANNELS_NAMESPACE,
+            Some(&cid),
+            Event::ChannelMember { user_id, added },
+        );
+    }
+    ok(Outcome::Channel {
+        channel: Box::new(ch),
+        created: false,
+    })
+}
+
+pub(super) fn delete(txn: &mut Txn, ctype: &str, id: &str) -> Applied {
+    let k = keys::channel(txn.group, ctype, id);
+    let Some(ch) = txn.get::<ChannelRecord>(cf::CHANNELS, &k)? else {
+        return rejected(ChatError::not_found("channel", "id"));
+    };
+    super::cascade::defer_channel(txn, ctype, id);
+    txn.emit(
+        CHANNELS_NAMESPACE,
+        Some(&cid(ctype, id)),
+        Event::ChannelDeleted {},
+    );
+    ok(Outcome::Channel {
+        channel: Box::new(ch),
+        created: false,
+    })
 }

@@ -347,6 +347,27 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             user_id,
             message_id,
         } => reaction::mark_read(txn, now, ctype, id, user_id, message_id),
+        Command::UpdateChannel {
+            ctype,
+            id,
+            custom,
+            set,
+            unset,
+            frozen,
+            add_members,
+            remove_members,
+        } => {
+            let u = channel::ChannelUpdate {
+                custom,
+                set,
+                unset,
+                frozen: *frozen,
+                add_members,
+                remove_members,
+            };
+            channel::update(txn, now, ctype, id, u)
+        }
+        Command::DeleteChannel { ctype, id } => channel::delete(txn, ctype, id),
         Command::SendChannelEvent {
             ctype,
             id,

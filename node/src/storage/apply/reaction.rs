@@ -40,6 +40,12 @@ pub(super) fn send(
     let Some((ctype, id)) = channel_of(txn, &r.message_id)? else {
         return rejected(ChatError::not_found("message", "id"));
     };
+    if txn
+        .get_raw(cf::CHANNELS, &keys::channel(g, &ctype, &id))?
+        .is_none()
+    {
+        return rejected(ChatError::not_found("message", "id"));
+    }
     if require_member && !is_member(txn, &ctype, &id, &r.user_id)? {
         return rejected(ChatError::unauthorized(format!(
             "user {} is not a member of channel {}",

@@ -1229,3 +1229,103 @@ fn reactions_replace_per_user_and_type_and_reads_are_kept_per_member() {
         0
     );
 }
+
+#[test]
+fn channel_updates_change_members_and_a_delete_cascades_in_chunks() {
+    use proto::account::AccountInput;
+    use proto::channel::{MessageInput, ReactionRecord};
+    let mut f = Fixture::new();
+    let users = ["alice", "bob", "carol"]
+        .iter()
+        .map(|id| AccountInput {
+            id: id.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    f.ok(Command::UpsertAccounts { accounts: users });
+    f.ok(Command::GetOrCreateChannel {
+        ctype: "messaging".into(),
+        id: "t".into(),
+        created_by: Some("alice".into()),
+        custom: [("name".to_string(), serde_json::json!("Team"))].into(),
+        members: vec!["alice".into(), "bob".into()],
+    });
+    let update = |add: &[&str], remove: &[&str]| Command::UpdateChannel {
+        ctype: "messaging".into(),
+        id: "t".into(),
+        custom: None,
+        set: [("topic".to_string(), serde_json::json!("x"))].into(),
+        unset: vec!["name".into()],
+        frozen: None,
+        add_members: add.iter().map(|s| s.to_string()).collect(),
+        remove_members: remove.iter().map(|s| s.to_string()).collect(),
+    };
+    assert!(matches!(
+        f.rejected(update(&["zed"], &[])),
+        ChatError::Invalid { .. }
+    ));
+    let Outcome::Channel { channel, .. } = f.ok(update(&["carol"], &["bob"])) else {
+        panic!()
+    };
+    assert_eq!(channel.member_count, 2);
+    assert_eq!(
+        channel.custom,
+        [("topic".to_string(), serde_json::json!("x"))].into()
+    );
+    let v = f.view();
+    let ids: Vec<String> = v
+        .members("messaging", "t", 10)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    assert_eq!(ids, ["alice", "carol"]);
+    assert!(v.channels_of_member("bob", 10).unwrap().is_empty());
+    for i in 0..3 {
+        f.ok(Command::SendChannelMessage {
+            ctype: "messaging".into(),
+            id: "t".into(),
+            message: MessageInput {
+                id: format!("m{i}"),
+                user_id: "alice".into(),
+                text: "x".into(),
+                ..Default::default()
+            },
+            require_member: true,
+        });
+    }
+    f.ok(Command::SendReaction {
+        reaction: ReactionRecord {
+            message_id: "m0".into(),
+            user_id: "carol".into(),
+            kind: "like".into(),
+            score: 1,
+            ..Default::default()
+        },
+        enforce_unique: false,
+        require_member: true,
+    });
+    f.ok(Command::DeleteChannel {
+        ctype: "messaging".into(),
+        id: "t".into(),
+    });
+    let rows = |f: &Fixture| -> Vec<usize> {
+        let all = keys::group_prefix(0);
+        [
+            cf::CHANNEL_MESSAGES,
+            cf::MESSAGE_IDS,
+            cf::REACTIONS,
+            cf::MEMBERS,
+            cf::MEMBERS_BY_USER,
+        ]
+        .iter()
+        .map(|c| rows_under(f, c, &all))
+        .collect()
+    };
+    assert!(f.view().channel("messaging", "t").unwrap().is_none());
+    assert_eq!(rows(&f), [3, 3, 1, 2, 2], "the rows wait for the sweep");
+    // 3 messages + 1 reaction + 2 members at 2 a chunk: 3 chunks, the last one finds the end.
+    assert_eq!(sweep_to_the_end(&mut f, 2), [true, true, true, false]);
+    assert_eq!(rows(&f), [0, 0, 0, 0, 0]);
+    assert_eq!(rows_under(&f, cf::SM_META, &keys::tasks(0)), 0);
+}

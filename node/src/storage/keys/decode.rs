@@ -5,7 +5,7 @@
 //! cannot tell apart shapes with the same structure (a room key and a firebase-token key are
 //! both `group | a\0 | b\0`), so it is meant for keys of the column family it names.
 
-use super::{GROUP_LEN, TASK, TASK_NAMESPACE, TASK_ROOM};
+use super::{GROUP_LEN, TASK, TASK_CHANNEL, TASK_NAMESPACE, TASK_ROOM};
 
 /// Reads components back out of a key, after its group id.
 struct KeyReader<'a> {
@@ -134,6 +134,7 @@ pub fn decode_outbox(key: &[u8]) -> Option<OutboxKey> {
 pub enum TaskKey {
     Namespace { ns: String },
     Room { ns: String, room: String },
+    Channel { ctype: String, id: String },
 }
 
 pub fn decode_task(key: &[u8]) -> Option<TaskKey> {
@@ -147,6 +148,10 @@ pub fn decode_task(key: &[u8]) -> Option<TaskKey> {
         TASK_ROOM => TaskKey::Room {
             ns: r.s()?,
             room: r.s()?,
+        },
+        TASK_CHANNEL => TaskKey::Channel {
+            ctype: r.s()?,
+            id: r.s()?,
         },
         _ => return None,
     };

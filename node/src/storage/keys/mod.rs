@@ -32,6 +32,7 @@ pub const GROUP_LEN: usize = 4;
 const TASK: &str = "task";
 const TASK_NAMESPACE: &str = "namespace";
 const TASK_ROOM: &str = "room";
+const TASK_CHANNEL: &str = "channel";
 
 /// The dedup scope of internal keys (writes forwarded without a client key).
 pub const INTERNAL_DEDUP_SCOPE: &str = "~";
@@ -88,6 +89,16 @@ pub fn tasks(group: GroupId) -> Vec<u8> {
 /// [`decode_task`].
 pub fn namespace_task(group: GroupId, ns: &str) -> Vec<u8> {
     KeyBuf::new(group).s(TASK).s(TASK_NAMESPACE).s(ns).build()
+}
+/// The cascade of a deleted channel: `group | task\0 | channel\0 | type\0 | id\0`. Decoded
+/// by [`decode_task`].
+pub fn channel_task(group: GroupId, ctype: &str, id: &str) -> Vec<u8> {
+    KeyBuf::new(group)
+        .s(TASK)
+        .s(TASK_CHANNEL)
+        .s(ctype)
+        .s(id)
+        .build()
 }
 /// The cascade of a deleted room: `group | task\0 | room\0 | ns\0 | room\0`. Decoded by
 /// [`decode_task`].

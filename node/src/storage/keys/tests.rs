@@ -177,6 +177,13 @@ fn task_keys_round_trip_and_sit_under_the_task_prefix() {
             room: "r1".into()
         })
     );
+    assert_eq!(
+        decode_task(&channel_task(2, "messaging", "g")),
+        Some(TaskKey::Channel {
+            ctype: "messaging".into(),
+            id: "g".into()
+        })
+    );
     assert_eq!(decode_task(&meta(2, "task")), None);
     assert_eq!(decode_task(&meta(2, "last_applied")), None);
     assert_eq!(decode_task(&room[..room.len() - 1]), None);

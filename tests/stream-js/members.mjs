@@ -1,0 +1,112 @@
+// Channel updates through the official JS SDK (`stream-chat` 9.53.0): data, members, delete.
+// Needs a fresh node (fixed ids).
+//
+// Environment (README.md): STREAM_BASE_URL, STREAM_API_KEY, STREAM_API_SECRET.
+//
+// Steps (one JSON line each, then {"done": true}; the first failure exits 1):
+//   setup            alice (owner) and bob watch messaging:team (members alice, bob); carol is
+//                    connected and watches nothing
+//   update_data      alice `channel.update({name:'Renamed'})`: bob gets `channel.updated` and his
+//                    `channel.data.name` is 'Renamed'
+//   add_member       alice `addMembers(['carol'])`: bob gets `member.added` for carol, carol gets
+//                    `notification.added_to_channel` with the channel
+//   member_refused   bob (a plain member) `addMembers(['dave'])`: code 17
+//   remove_member    alice `removeMembers(['carol'])`: bob gets `member.removed` for carol
+//   update_partial   alice `updatePartial({set:{topic:'rust'}})`: bob's `data.topic` is 'rust'
+//   delete           alice `channel.delete()`: bob gets `channel.deleted`; bob's queryChannels
+//                    for the cid then returns nothing
+
+import { StreamChat } from 'stream-chat';
+import { done, expect, step, streamEnv } from './harness.mjs';
+
+const env = streamEnv();
+const options = (baseURL) => ({ baseURL, allowServerSideConnect: true, timeout: 10_000 });
+const server = new StreamChat(env.apiKey, env.apiSecret, { baseURL: env.baseURL });
+const clients = {};
+const s = {};
+
+function next(target, type, pred = () => true) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
+      reject(new Error(`no ${type} event within 10 s`));
+    }, 10_000);
+    const sub = target.on(type, (e) => {
+      if (pred(e)) {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        resolve(e);
+      }
+    });
+  });
+}
+
+await step('setup', async () => {
+  await server.upsertUsers([{ id: 'alice' }, { id: 'bob' }, { id: 'carol' }, { id: 'dave' }]);
+  for (const id of ['alice', 'bob', 'carol']) {
+    clients[id] = new StreamChat(env.apiKey, options(env.baseURL));
+    await clients[id].connectUser({ id }, server.createToken(id));
+  }
+  s.a = clients.alice.channel('messaging', 'team', { members: ['alice', 'bob'] });
+  await s.a.watch();
+  s.b = clients.bob.channel('messaging', 'team');
+  await s.b.watch();
+  return { members: Object.keys(s.b.state.members).sort() };
+});
+
+await step('update_data', async () => {
+  const got = next(s.b, 'channel.updated');
+  await s.a.update({ name: 'Renamed' });
+  await got;
+  expect(s.b.data?.name === 'Renamed', "bob's channel data shows the new name", s.b.data);
+  return { name: s.b.data.name };
+});
+
+await step('add_member', async () => {
+  const added = next(s.b, 'member.added', (e) => e.member?.user?.id === 'carol' || e.member?.user_id === 'carol');
+  const note = next(clients.carol, 'notification.added_to_channel', (e) => e.channel?.cid === 'messaging:team');
+  await s.a.addMembers(['carol']);
+  await added;
+  const n = await note;
+  expect(Boolean(s.b.state.members.carol), "carol is in bob's member list", Object.keys(s.b.state.members));
+  return { notification_cid: n.channel.cid };
+});
+
+await step('member_refused', async () => {
+  let code;
+  try {
+    await s.b.addMembers(['dave']);
+  } catch (err) {
+    code = err?.code;
+  }
+  expect(code === 17, 'a plain member may not add members', { code });
+  return { code };
+});
+
+await step('remove_member', async () => {
+  const removed = next(s.b, 'member.removed', (e) => e.user?.id === 'carol');
+  await s.a.removeMembers(['carol']);
+  await removed;
+  expect(!s.b.state.members.carol, "carol left bob's member list", Object.keys(s.b.state.members));
+  return { members: Object.keys(s.b.state.members).sort() };
+});
+
+await step('update_partial', async () => {
+  const got = next(s.b, 'channel.updated');
+  await s.a.updatePartial({ set: { topic: 'rust' } });
+  await got;
+  expect(s.b.data?.topic === 'rust', "bob's channel data shows the topic", s.b.data);
+  return { topic: s.b.data.topic };
+});
+
+await step('delete', async () => {
+  const got = next(clients.bob, 'channel.deleted', (e) => e.cid === 'messaging:team');
+  await s.a.delete();
+  await got;
+  const left = await clients.bob.queryChannels({ cid: 'messaging:team' }, {}, { watch: false });
+  expect(left.length === 0, 'the deleted channel is not listed', left.map((c) => c.cid));
+  return { listed: left.length };
+});
+
+for (const c of Object.values(clients)) await c.disconnectUser();
+done();
