@@ -14,6 +14,7 @@ mod procs;
 mod reference;
 mod report;
 mod scenarios;
+mod stream_api;
 mod util;
 mod wsclient;
 

@@ -44,7 +44,11 @@ impl Env {
     pub fn node_opts(&self, id: u64, nats_url: Option<&str>) -> NodeOpts {
         let mut o = NodeOpts::id(id)
             .credentials(&self.client_id, &self.client_secret)
-            .log_level(&self.node_log_level);
+            .log_level(&self.node_log_level)
+            .arg("--stream-api-key")
+            .arg(crate::stream_api::STREAM_KEY)
+            .arg("--stream-api-secret")
+            .arg(crate::stream_api::STREAM_SECRET);
         if let Some(u) = nats_url {
             o = o.nats(u);
         }

@@ -1,4 +1,4 @@
-//! The seven scenarios of issue 5. Each returns one [`Record`]: our figure, the reference
+//! The seven scenarios of issue 5, and the Stream face's (issue 11). Each returns one [`Record`]: our figure, the reference
 //! measured in the same run, the target and whether it was met, and the details.
 //!
 //! Layout: this file (the registry [`SCENARIOS`] and [`run`], [`Scale`], [`Ctx`], the chat
@@ -13,6 +13,7 @@ mod fanout;
 mod post_latency;
 mod post_throughput;
 mod sessions;
+mod stream_chat;
 
 use crate::api::{post_path, Api};
 use crate::load::{closed_loop, open_loop, start_soon, LoadResult};
@@ -36,6 +37,7 @@ pub const SCENARIOS: &[&str] = &[
     "connections",
     "failover",
     "catch-up",
+    "stream-chat",
 ];
 
 /// What a scenario is judged on, known before it runs.
@@ -51,7 +53,7 @@ pub(super) struct Meta {
 }
 
 /// Every scenario's [`Meta`], in [`SCENARIOS`] order.
-const METAS: [&Meta; 7] = [
+const METAS: [&Meta; 8] = [
     &post_throughput::META,
     &post_latency::META,
     &e2e_delivery::META,
@@ -59,6 +61,7 @@ const METAS: [&Meta; 7] = [
     &connections::META,
     &failover::META,
     &catch_up::META,
+    &stream_chat::META,
 ];
 
 /// Runs the scenario `name` (one of [`SCENARIOS`]).
@@ -85,6 +88,7 @@ pub async fn run(name: &str, ctx: &mut Ctx) -> Result<Record> {
         "connections" => connections::run(ctx, rec).await,
         "failover" => failover::run(ctx, rec).await,
         "catch-up" => catch_up::run(ctx, rec).await,
+        "stream-chat" => stream_chat::run(ctx, rec).await,
         _ => unreachable!("every scenario has a Meta"),
     }
 }
