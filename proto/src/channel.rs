@@ -201,6 +201,42 @@ impl ChannelMessageRecord {
 mod tests {
     use super::*;
 
+    /// Rows written before threads and edits (no `reply_count`, no `message_text_updated_at`)
+    /// still decode; an edit moves `updated_at`, and `message_text_updated_at` on a new text.
+    #[test]
+    fn rows_without_the_thread_fields_decode_and_edits_apply() {
+        let mut old = serde_json::to_value(ChannelMessageRecord {
+            text: "hi".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("reply_count");
+        obj.remove("message_text_updated_at");
+        let bytes = rmp_serde::to_vec_named(&old).unwrap();
+        let mut m: ChannelMessageRecord = rmp_serde::from_slice(&bytes).unwrap();
+        assert_eq!((m.reply_count, m.message_text_updated_at), (0, None));
+        m.edit(
+            &MessageEdit {
+                text: Some("hi".into()),
+                set_custom: [("a".to_string(), serde_json::json!(1))].into(),
+                ..Default::default()
+            },
+            5,
+        );
+        assert_eq!((m.updated_at, m.message_text_updated_at), (5, None));
+        m.edit(
+            &MessageEdit {
+                text: Some("ho".into()),
+                custom: Some(Custom::new()),
+                ..Default::default()
+            },
+            6,
+        );
+        assert_eq!(m.message_text_updated_at, Some(6));
+        assert!(m.custom.is_empty());
+    }
+
     #[test]
     fn a_sent_message_is_a_reply_when_it_has_a_parent_and_round_trips() {
         let mut input = MessageInput {
