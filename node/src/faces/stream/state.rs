@@ -296,6 +296,8 @@ pub fn message(
     m.insert("silent".into(), json!(msg.silent));
     m.insert("pinned".into(), json!(false));
     m.insert("shadowed".into(), json!(false));
+    m.insert("mentioned_channel".into(), json!(false));
+    m.insert("mentioned_here".into(), json!(false));
     m.insert("created_at".into(), t(msg.created_at, family));
     m.insert("updated_at".into(), t(msg.updated_at, family));
     if let Some(p) = &msg.parent_id {
