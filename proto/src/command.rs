@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::{AccountInput, AccountPatch, AccountRecord, Custom};
 use crate::channel::{
-    ChannelMessageRecord, ChannelRecord, MessageInput, ReactionRecord, ReadRecord,
+    ChannelMessageRecord, ChannelRecord, MessageEdit, MessageInput, ReactionRecord, ReadRecord,
 };
 use crate::gs2::error::ChatError;
 use crate::gs2::models::NotificationType;
@@ -322,6 +322,24 @@ pub enum Command {
         /// The event's JSON object as the client sent it (with `type`).
         event: String,
     },
+    /// Edits a channel message. `editor`: the user of a user-token call, who must be its
+    /// author; `None` for the server. A deleted message is refused.
+    UpdateChannelMessage {
+        message_id: String,
+        editor: Option<String>,
+        edit: MessageEdit,
+    },
+    /// Deletes a channel message: soft (kept as `deleted`, its text kept for an undelete) or
+    /// `hard` (gone with its reactions and id). `deleter` as for an update.
+    DeleteChannelMessage {
+        message_id: String,
+        deleter: Option<String>,
+        hard: bool,
+    },
+    /// Restores a soft-deleted channel message (server calls).
+    UndeleteChannelMessage {
+        message_id: String,
+    },
 }
 
 impl Command {
@@ -394,6 +412,9 @@ impl Command {
             Command::SendChannelEvent { .. } => "sendChannelEvent",
             Command::UpdateChannel { .. } => "updateChannel",
             Command::DeleteChannel { .. } => "deleteChannel",
+            Command::UpdateChannelMessage { .. } => "updateChannelMessage",
+            Command::DeleteChannelMessage { .. } => "deleteChannelMessage",
+            Command::UndeleteChannelMessage { .. } => "undeleteChannelMessage",
         }
     }
 }

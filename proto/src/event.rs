@@ -81,6 +81,23 @@ pub enum Event {
         /// `new`, `updated` or `deleted`.
         action: String,
     },
+    /// A channel message edited (`action` `updated`) or restored (`undeleted`); read back by id.
+    #[serde(rename_all = "camelCase")]
+    ChannelMessageUpdated {
+        message_id: String,
+        user_id: String,
+        action: String,
+    },
+    /// A channel message deleted. A soft-deleted one is read back by id; a `hard`-deleted one
+    /// is gone, so the event carries what a frame needs (author, parent, creation time in ns).
+    #[serde(rename_all = "camelCase")]
+    ChannelMessageDeleted {
+        message_id: String,
+        user_id: String,
+        hard: bool,
+        parent_id: Option<String>,
+        created_at: i64,
+    },
     /// A member read the channel.
     #[serde(rename_all = "camelCase")]
     ChannelRead {
@@ -134,6 +151,8 @@ impl Event {
             Event::NamespaceDeleted {} => "namespaceDeleted",
             Event::ChannelMessageNew { .. } => "channelMessageNew",
             Event::ChannelReaction { .. } => "channelReaction",
+            Event::ChannelMessageUpdated { .. } => "channelMessageUpdated",
+            Event::ChannelMessageDeleted { .. } => "channelMessageDeleted",
             Event::ChannelRead { .. } => "channelRead",
             Event::ChannelClientEvent { .. } => "channelClientEvent",
             Event::ChannelUpdated {} => "channelUpdated",

@@ -265,3 +265,25 @@ async fn stream_js_channel_updates_members_and_delete() {
     let refused = out.step("member_refused").expect("member_refused line");
     assert_eq!(refused["code"], 17, "{refused}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_js_message_edits_deletes_and_thread_replies() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("edit.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/edit.mjs");
+    let refused = out.step("not_author").expect("not_author line");
+    assert_eq!(
+        (
+            refused["edit_code"].as_u64(),
+            refused["delete_code"].as_u64()
+        ),
+        (Some(17), Some(17)),
+        "{refused}"
+    );
+    let replies = out.step("replies").expect("replies line");
+    assert_eq!(replies["reply_count"], 1, "{replies}");
+}

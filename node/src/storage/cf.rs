@@ -51,6 +51,8 @@ pub const MESSAGE_IDS: &str = "message_ids";
 pub const REACTIONS: &str = "reactions";
 /// Read state of members: `group | type | id | user` → record.
 pub const READS: &str = "reads";
+/// Thread replies by parent: `group | parent id | created_at | reply id` → empty.
+pub const REPLIES: &str = "replies";
 
 /// Column families of the replicated state machine: what a snapshot carries.
 pub const STATE: &[&str] = &[
@@ -78,6 +80,7 @@ pub const STATE: &[&str] = &[
     MESSAGE_IDS,
     REACTIONS,
     READS,
+    REPLIES,
 ];
 
 /// Column families apply reads by whole key on every post (a memtable filter pays off).

@@ -5,8 +5,9 @@
 //!
 //! - `message.new` to the channel's watchers; members connected without watching the channel
 //!   get `notification.message_new` (with the channel) instead;
-//! - `reaction.new` / `.updated` / `.deleted` (the message with its aggregates), `message.read`
-//!   and client events (`typing.start`, custom) to the watchers.
+//! - `reaction.new` / `.updated` / `.deleted` (the message with its aggregates),
+//!   `message.updated` / `.undeleted` / `.deleted` (with `hard_delete`), `message.read` and
+//!   client events (`typing.start`, custom) to the watchers.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -51,6 +52,26 @@ fn base(kind: &str, cid: &str, ctype: &str, id: &str, at: i64) -> Value {
 }
 
 impl StreamState {
+    /// A frame about one message: the message with its reactions, and its author as `user`.
+    fn message_frame(
+        &self,
+        kind: &str,
+        cid: &str,
+        m: &proto::channel::ChannelMessageRecord,
+        at: i64,
+    ) -> Result<Value, ApiError> {
+        let reactions = self.view.reactions(&m.id, None, state::REACTIONS_MAX)?;
+        let mut ids = vec![m.user_id.as_str()];
+        ids.extend(m.mentioned_users.iter().map(String::as_str));
+        ids.extend(reactions.iter().map(|r| r.user_id.as_str()));
+        let users = state::accounts_of(&self.view, ids)?;
+        let mut frame = base(kind, cid, &m.ctype, &m.channel_id, at);
+        frame["message"] = state::message_full(m, Family::V1, &users, &reactions, None);
+        frame["message_id"] = json!(m.id);
+        frame["user"] = frame["message"]["user"].clone();
+        Ok(frame)
+    }
+
     async fn deliver_channel_event(&self, env: &Envelope) -> Result<(), ApiError> {
         let Some(cid) = env.room_name.as_deref() else {
             return Ok(());
@@ -152,6 +173,49 @@ impl StreamState {
                 frame["message"] = state::message_full(&m, Family::V1, &users, &reactions, None);
                 frame["user"] = reaction["user"].clone();
                 frame["reaction"] = reaction;
+                send(&watchers, &frame.to_string());
+            }
+            Event::ChannelMessageUpdated {
+                message_id, action, ..
+            } => {
+                if watchers.is_empty() {
+                    return Ok(());
+                }
+                let Some(m) = self.view.channel_message(message_id)? else {
+                    return Ok(());
+                };
+                let frame = self.message_frame(&format!("message.{action}"), cid, &m, at)?;
+                send(&watchers, &frame.to_string());
+            }
+            Event::ChannelMessageDeleted {
+                message_id,
+                user_id,
+                hard,
+                parent_id,
+                created_at,
+            } => {
+                if watchers.is_empty() {
+                    return Ok(());
+                }
+                // A hard-deleted message is gone: the frame carries what the event says.
+                let m = match hard {
+                    false => self.view.channel_message(message_id)?,
+                    true => None,
+                };
+                let m = m.unwrap_or_else(|| proto::channel::ChannelMessageRecord {
+                    ctype: ctype.to_string(),
+                    channel_id: id.to_string(),
+                    id: message_id.clone(),
+                    user_id: user_id.clone(),
+                    kind: proto::channel::KIND_DELETED.to_string(),
+                    parent_id: parent_id.clone(),
+                    created_at: *created_at,
+                    updated_at: at,
+                    deleted_at: Some(at),
+                    ..Default::default()
+                });
+                let mut frame = self.message_frame("message.deleted", cid, &m, at)?;
+                frame["hard_delete"] = json!(hard);
                 send(&watchers, &frame.to_string());
             }
             Event::ChannelRead {

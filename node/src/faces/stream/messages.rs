@@ -22,8 +22,21 @@ pub const MAX_LENGTH: usize = 5000;
 /// Longest message id.
 const ID_MAX: usize = 255;
 
-/// Keys of a message request that are not custom fields.
+/// Keys of a message request that are not custom fields (the JS client's update sends back
+/// the whole message as it holds it).
 const KNOWN: &[&str] = &[
+    "reaction_groups",
+    "deleted_reply_count",
+    "shadowed",
+    "message_text_updated_at",
+    "deleted_at",
+    "thread_participants",
+    "quoted_message",
+    "mentioned_channel",
+    "mentioned_here",
+    "channel",
+    "member",
+    "error",
     "id",
     "text",
     "html",
@@ -58,7 +71,7 @@ const KNOWN: &[&str] = &[
     "status",
 ];
 
-fn text_field(
+pub(super) fn text_field(
     obj: &serde_json::Map<String, Value>,
     name: &str,
 ) -> Result<Option<String>, StreamError> {
@@ -67,6 +80,70 @@ fn text_field(
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(StreamError::input_field(name, "must be a string")),
     }
+}
+
+/// Refuses a text over [`MAX_LENGTH`] (code 20).
+pub(super) fn check_text(text: &str) -> Result<(), StreamError> {
+    match text.chars().count() > MAX_LENGTH {
+        true => Err(StreamError::new(
+            StreamCode::MessageTooLong,
+            format!("message text is longer than {MAX_LENGTH} characters"),
+        )),
+        false => Ok(()),
+    }
+}
+
+/// The `attachments` of a message object, if given.
+pub(super) fn attachments_of(
+    obj: &serde_json::Map<String, Value>,
+) -> Result<Option<Vec<Value>>, StreamError> {
+    match obj.get("attachments") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => Ok(Some(a.clone())),
+        Some(_) => Err(StreamError::input_field("attachments", "must be a list")),
+    }
+}
+
+/// The `mentioned_users` of a message object (ids or user objects), if given.
+pub(super) fn mentioned_of(
+    obj: &serde_json::Map<String, Value>,
+) -> Result<Option<Vec<String>>, StreamError> {
+    match obj.get("mentioned_users") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|u| {
+                u.as_str()
+                    .or_else(|| u.get("id").and_then(Value::as_str))
+                    .map(str::to_string)
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Some)
+            .ok_or_else(|| StreamError::input_field("mentioned_users", "must be user ids")),
+        Some(_) => Err(StreamError::input_field(
+            "mentioned_users",
+            "must be a list",
+        )),
+    }
+}
+
+/// The custom fields of a message object: those under `custom` (v2) and the unknown keys (v1).
+pub(super) fn custom_of(obj: &serde_json::Map<String, Value>) -> Custom {
+    let mut custom = Custom::new();
+    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
+        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    for (k, v) in obj {
+        if !is_known(k) {
+            custom.insert(k.clone(), v.clone());
+        }
+    }
+    custom
+}
+
+/// Whether a key of a message object is a known field (not a custom one).
+pub(super) fn is_known(key: &str) -> bool {
+    KNOWN.contains(&key)
 }
 
 /// The message of a send request, its author decided by the caller.
@@ -102,12 +179,7 @@ fn message_input(call: &Call) -> Result<MessageInput, StreamError> {
     };
     check_user_id(&user_id)?;
     let text = text_field(obj, "text")?.unwrap_or_default();
-    if text.chars().count() > MAX_LENGTH {
-        return Err(StreamError::new(
-            StreamCode::MessageTooLong,
-            format!("message text is longer than {MAX_LENGTH} characters"),
-        ));
-    }
+    check_text(&text)?;
     let id = match text_field(obj, "id")? {
         Some(id) if id.is_empty() || id.len() > ID_MAX || id.chars().any(char::is_whitespace) => {
             return Err(StreamError::input_field(
@@ -118,41 +190,12 @@ fn message_input(call: &Call) -> Result<MessageInput, StreamError> {
         Some(id) => id,
         None => uuid::Uuid::new_v4().to_string(),
     };
-    let attachments = match obj.get("attachments") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        Some(_) => return Err(StreamError::input_field("attachments", "must be a list")),
-    };
-    let mentioned_users = match obj.get("mentioned_users") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|u| {
-                u.as_str()
-                    .or_else(|| u.get("id").and_then(Value::as_str))
-                    .map(str::to_string)
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| StreamError::input_field("mentioned_users", "must be user ids"))?,
-        Some(_) => {
-            return Err(StreamError::input_field(
-                "mentioned_users",
-                "must be a list",
-            ))
-        }
-    };
+    let attachments = attachments_of(obj)?.unwrap_or_default();
+    let mentioned_users = mentioned_of(obj)?.unwrap_or_default();
     if text.is_empty() && attachments.is_empty() {
         return Err(StreamError::input("a message needs a text or attachments"));
     }
-    let mut custom = Custom::new();
-    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
-        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    for (k, v) in obj {
-        if !KNOWN.contains(&k.as_str()) {
-            custom.insert(k.clone(), v.clone());
-        }
-    }
+    let custom = custom_of(obj);
     Ok(MessageInput {
         id,
         user_id,

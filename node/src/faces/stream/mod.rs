@@ -7,8 +7,8 @@
 //! - [`call`]: the request as handlers see it (family, caller, query, body); [`auth`]: the app
 //!   key and the JWTs; [`error`]: the one mapping to Stream's six-key error body;
 //! - [`render`]: records → Stream JSON per family; [`state`]: a channel's state as the SDKs
-//!   read it; [`users`], [`app`], [`channels`], [`channel_ops`], [`messages`], [`reactions`],
-//!   [`read`]: the handlers;
+//!   read it; [`users`], [`app`], [`channels`], [`channel_ops`], [`messages`], [`edit`]
+//!   (updates, deletes, thread replies), [`reactions`], [`read`]: the handlers;
 //! - [`ws`]: the `/connect` WebSocket; [`watch`]: which connections watch which channel;
 //!   [`events`]: the engine's events as Stream frames, to this node's sockets.
 //!
@@ -20,6 +20,7 @@ pub mod auth;
 pub mod call;
 pub mod channel_ops;
 pub mod channels;
+pub mod edit;
 pub mod error;
 pub mod events;
 pub mod messages;

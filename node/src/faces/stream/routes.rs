@@ -11,7 +11,7 @@ use proto::stream::error::StreamError;
 
 use super::error::ApiError;
 use super::methods::{Method, METHODS};
-use super::{app, channel_ops, channels, messages, reactions, read, users, ws, Stream};
+use super::{app, channel_ops, channels, edit, messages, reactions, read, users, ws, Stream};
 
 /// The handler of an implemented method, by SDK name.
 fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>> {
@@ -25,6 +25,11 @@ fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>>
         "query_channels" => on(filter, channels::query_channels),
         "send_message" => on(filter, messages::send),
         "get_message" => on(filter, messages::get),
+        "update_message" => on(filter, edit::update),
+        "update_message_partial" => on(filter, edit::partial),
+        "delete_message" => on(filter, edit::delete),
+        "undelete_message" => on(filter, edit::undelete),
+        "get_replies" => on(filter, edit::replies),
         "send_reaction" => on(filter, reactions::send),
         "delete_reaction" => on(filter, reactions::delete),
         "mark_read" => on(filter, read::mark_read),

@@ -265,14 +265,20 @@ pub fn message(
     family: Family,
     users: &HashMap<String, AccountRecord>,
 ) -> Value {
+    // A deleted message shows no content (its text is kept for an undelete).
+    let deleted = msg.is_deleted();
+    let text = if deleted { "" } else { msg.text.as_str() };
     let mut m = Map::new();
     m.insert("id".into(), json!(msg.id));
     m.insert("cid".into(), json!(msg.cid()));
-    m.insert("text".into(), json!(msg.text));
-    m.insert("html".into(), json!(html(&msg.text)));
+    m.insert("text".into(), json!(text));
+    m.insert("html".into(), json!(html(text)));
     m.insert("type".into(), json!(msg.kind));
     m.insert("user".into(), user_of(users, &msg.user_id, family));
-    m.insert("attachments".into(), json!(msg.attachments));
+    match deleted {
+        true => m.insert("attachments".into(), json!([])),
+        false => m.insert("attachments".into(), json!(msg.attachments)),
+    };
     let mentioned: Vec<Value> = msg
         .mentioned_users
         .iter()
@@ -285,11 +291,13 @@ pub fn message(
     for empty_map in ["reaction_counts", "reaction_scores"] {
         m.insert(empty_map.into(), json!({}));
     }
-    m.insert("reply_count".into(), json!(0));
+    m.insert("reply_count".into(), json!(msg.reply_count));
     m.insert("deleted_reply_count".into(), json!(0));
     m.insert("silent".into(), json!(msg.silent));
     m.insert("pinned".into(), json!(false));
     m.insert("shadowed".into(), json!(false));
+    m.insert("mentioned_channel".into(), json!(false));
+    m.insert("mentioned_here".into(), json!(false));
     m.insert("created_at".into(), t(msg.created_at, family));
     m.insert("updated_at".into(), t(msg.updated_at, family));
     if let Some(p) = &msg.parent_id {
@@ -302,7 +310,13 @@ pub fn message(
     if let Some(d) = msg.deleted_at {
         m.insert("deleted_at".into(), t(d, family));
     }
-    put_custom(&mut m, &msg.custom, family);
+    if let Some(at) = msg.message_text_updated_at {
+        m.insert("message_text_updated_at".into(), t(at, family));
+    }
+    match deleted {
+        true => put_custom(&mut m, &Default::default(), family),
+        false => put_custom(&mut m, &msg.custom, family),
+    }
     Value::Object(m)
 }
 

@@ -89,7 +89,7 @@ pub(super) fn finish_channel(txn: &mut Txn, ctype: &str, id: &str) -> Result<(),
     Ok(())
 }
 
-/// Deletes a deleted channel's messages (with their id rows and reactions) and members (with
+/// Deletes a deleted channel's messages (with their id, reply-index rows and reactions) and members (with
 /// their by-user and read rows) within the budget; true when none is left.
 fn channel_rows(
     txn: &mut Txn,
@@ -113,6 +113,9 @@ fn channel_rows(
         }
         txn.delete(cf::CHANNEL_MESSAGES, k);
         txn.delete(cf::MESSAGE_IDS, keys::message_id(g, &m.id));
+        if let Some(parent) = &m.parent_id {
+            txn.delete(cf::REPLIES, keys::reply(g, parent, m.created_at, &m.id));
+        }
     }
     if budget.spent() {
         return Ok(false);

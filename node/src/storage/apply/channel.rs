@@ -1,5 +1,6 @@
 //! Apply of the channel commands (the Stream face's channels): get-or-create with the first
-//! members, and posting a message. Times are the entry's, in nanoseconds.
+//! members, and posting a message (a reply counts on its parent and goes to the `replies`
+//! index). Times are the entry's, in nanoseconds.
 
 use proto::account::Custom;
 use proto::channel::{
@@ -150,8 +151,37 @@ pub(super) fn send_message(
             format!("a message with id {} already exists", input.id),
         ));
     }
+    // A reply's parent: a live message of this channel that is not itself a reply.
+    let parent = match &input.parent_id {
+        None => None,
+        Some(p) => match super::edit::load(txn, p)? {
+            Some((pk, pm))
+                if pm.ctype == ctype
+                    && pm.channel_id == id
+                    && pm.parent_id.is_none()
+                    && !pm.is_deleted() =>
+            {
+                Some((pk, pm))
+            }
+            _ => {
+                return rejected(ChatError::invalid(
+                    "message",
+                    format!("parent message {p} does not exist in channel {}", ch.cid()),
+                ))
+            }
+        },
+    };
     let now = nanos(now_ms);
     let rec = ChannelMessageRecord::sent(ctype, id, input, now);
+    if let Some((pk, mut pm)) = parent {
+        pm.reply_count = pm.reply_count.saturating_add(1);
+        txn.put(cf::CHANNEL_MESSAGES, pk, &pm);
+        txn.put_raw(
+            cf::REPLIES,
+            keys::reply(g, &pm.id, now, &input.id),
+            Vec::new(),
+        );
+    }
     txn.put(
         cf::CHANNEL_MESSAGES,
         keys::channel_message(g, ctype, id, now, &input.id),

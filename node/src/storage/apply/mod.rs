@@ -6,7 +6,7 @@
 //!
 //! This file owns the entry loop, idempotency (the duplication-avoider records) and the
 //! outbox; each command is applied by its model's file (`namespace`, `room`, `message`,
-//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`, `channel`, `reaction`).
+//! `subscription`, `master`, `user`, `maintenance`, `gateway`, `account`, `channel`, `edit`, `reaction`).
 
 use proto::command::{Command, EntryMeta, EntryV1, LogEntry, Outcome, Reply};
 use proto::event::{Envelope, ENVELOPE_VERSION};
@@ -88,6 +88,7 @@ macro_rules! load_category {
 mod account;
 mod cascade;
 mod channel;
+mod edit;
 mod gateway;
 mod maintenance;
 mod master;
@@ -374,6 +375,17 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             user_id,
             event,
         } => reaction::client_event(txn, ctype, id, user_id, event),
+        Command::UpdateChannelMessage {
+            message_id,
+            editor,
+            edit: e,
+        } => edit::update(txn, now, message_id, editor, e),
+        Command::DeleteChannelMessage {
+            message_id,
+            deleter,
+            hard,
+        } => edit::delete(txn, now, message_id, deleter, *hard),
+        Command::UndeleteChannelMessage { message_id } => edit::undelete(txn, now, message_id),
         Command::CleanUser { user_id, chunked } => user::clean(txn, user_id, *chunked),
         Command::ImportUser {
             user_id,

@@ -37,9 +37,13 @@ pub(super) fn send(
     require_member: bool,
 ) -> Applied {
     let g = txn.group;
-    let Some((ctype, id)) = channel_of(txn, &r.message_id)? else {
+    let Some((_, m)) = super::edit::load(txn, &r.message_id)? else {
         return rejected(ChatError::not_found("message", "id"));
     };
+    if m.is_deleted() {
+        return rejected(super::edit::deleted(&r.message_id));
+    }
+    let (ctype, id) = (m.ctype, m.channel_id);
     if txn
         .get_raw(cf::CHANNELS, &keys::channel(g, &ctype, &id))?
         .is_none()

@@ -1329,3 +1329,206 @@ fn channel_updates_change_members_and_a_delete_cascades_in_chunks() {
     assert_eq!(rows(&f), [0, 0, 0, 0, 0]);
     assert_eq!(rows_under(&f, cf::SM_META, &keys::tasks(0)), 0);
 }
+
+#[test]
+fn edits_by_the_author_deletes_soft_and_hard_and_replies_counted_on_the_parent() {
+    use crate::storage::view::ReplyPage;
+    use proto::account::AccountInput;
+    use proto::channel::{MessageEdit, MessageInput, ReactionRecord};
+    let mut f = Fixture::new();
+    let users = ["alice", "bob"]
+        .iter()
+        .map(|id| AccountInput {
+            id: id.to_string(),
+            ..Default::default()
+        })
+        .collect();
+    f.ok(Command::UpsertAccounts { accounts: users });
+    for id in ["g", "other"] {
+        f.ok(Command::GetOrCreateChannel {
+            ctype: "messaging".into(),
+            id: id.into(),
+            created_by: Some("alice".into()),
+            custom: Default::default(),
+            members: vec!["alice".into(), "bob".into()],
+        });
+    }
+    let send = |ch: &str, id: &str, user: &str, parent: Option<&str>| Command::SendChannelMessage {
+        ctype: "messaging".into(),
+        id: ch.into(),
+        message: MessageInput {
+            id: id.into(),
+            user_id: user.into(),
+            text: format!("{id} by {user}"),
+            parent_id: parent.map(str::to_string),
+            ..Default::default()
+        },
+        require_member: true,
+    };
+    f.ok(send("g", "m1", "alice", None));
+    let edit = |editor: Option<&str>, text: &str| Command::UpdateChannelMessage {
+        message_id: "m1".into(),
+        editor: editor.map(str::to_string),
+        edit: MessageEdit {
+            text: Some(text.into()),
+            set_custom: [("color".to_string(), serde_json::json!("red"))].into(),
+            ..Default::default()
+        },
+    };
+    assert!(matches!(
+        f.rejected(edit(Some("bob"), "mine now")),
+        ChatError::Unauthorized { .. }
+    ));
+    let Outcome::ChannelMessage(m) = f.ok(edit(Some("alice"), "edited")) else {
+        panic!()
+    };
+    assert_eq!((m.text.as_str(), m.user_id.as_str()), ("edited", "alice"));
+    assert!(m.updated_at > m.created_at && m.message_text_updated_at == Some(m.updated_at));
+    assert_eq!(m.custom["color"], "red");
+    f.ok(edit(None, "by the server"));
+    assert_eq!(
+        f.view().channel_message("m1").unwrap().unwrap().text,
+        "by the server"
+    );
+
+    // Replies: the parent must be a live top-level message of the same channel.
+    f.ok(send("other", "o1", "alice", None));
+    for (id, parent) in [("r0", "zz"), ("r0", "o1")] {
+        assert!(matches!(
+            f.rejected(send("g", id, "bob", Some(parent))),
+            ChatError::Invalid { .. }
+        ));
+    }
+    f.ok(send("g", "r1", "bob", Some("m1")));
+    f.ok(send("g", "r2", "alice", Some("m1")));
+    f.ok(send("g", "r3", "bob", Some("m1")));
+    assert!(matches!(
+        f.rejected(send("g", "r4", "bob", Some("r1"))),
+        ChatError::Invalid { .. }
+    ));
+    let v = f.view();
+    assert_eq!(v.channel_message("m1").unwrap().unwrap().reply_count, 3);
+    let ids = |ms: Vec<proto::channel::ChannelMessageRecord>| -> Vec<String> {
+        ms.into_iter().map(|m| m.id).collect()
+    };
+    assert_eq!(
+        ids(v.latest_channel_messages("messaging", "g", 10).unwrap()),
+        ["m1"],
+        "replies stay out of the channel's messages"
+    );
+    assert_eq!(
+        ids(v.replies("m1", &ReplyPage::Latest, 10).unwrap()),
+        ["r1", "r2", "r3"]
+    );
+    assert_eq!(
+        ids(v.replies("m1", &ReplyPage::Latest, 2).unwrap()),
+        ["r2", "r3"]
+    );
+    let before = |id: &str, inclusive| ReplyPage::Before {
+        id: id.into(),
+        inclusive,
+    };
+    let after = |id: &str, inclusive| ReplyPage::After {
+        id: id.into(),
+        inclusive,
+    };
+    assert_eq!(
+        ids(v.replies("m1", &before("r3", false), 10).unwrap()),
+        ["r1", "r2"]
+    );
+    assert_eq!(
+        ids(v.replies("m1", &before("r2", true), 1).unwrap()),
+        ["r2"]
+    );
+    assert_eq!(
+        ids(v.replies("m1", &after("r1", false), 10).unwrap()),
+        ["r2", "r3"]
+    );
+    assert_eq!(
+        ids(v.replies("m1", &after("r2", true), 10).unwrap()),
+        ["r2", "r3"]
+    );
+
+    // Soft delete: kept as `deleted`, refused for edits and reactions; a reply leaves the count.
+    let delete = |id: &str, by: Option<&str>, hard| Command::DeleteChannelMessage {
+        message_id: id.into(),
+        deleter: by.map(str::to_string),
+        hard,
+    };
+    assert!(matches!(
+        f.rejected(delete("r1", Some("alice"), false)),
+        ChatError::Unauthorized { .. }
+    ));
+    f.ok(delete("r1", Some("bob"), false));
+    let v = f.view();
+    let r1 = v.channel_message("r1").unwrap().unwrap();
+    assert_eq!(
+        (r1.kind.as_str(), r1.text.as_str()),
+        ("deleted", "r1 by bob")
+    );
+    assert!(r1.deleted_at.is_some());
+    assert_eq!(v.channel_message("m1").unwrap().unwrap().reply_count, 2);
+    f.ok(delete("r1", Some("bob"), false));
+    assert_eq!(
+        f.view().channel_message("m1").unwrap().unwrap().reply_count,
+        2,
+        "a second soft delete changes nothing"
+    );
+    assert!(matches!(
+        f.rejected(Command::UpdateChannelMessage {
+            message_id: "r1".into(),
+            editor: None,
+            edit: MessageEdit::default(),
+        }),
+        ChatError::Invalid { .. }
+    ));
+    let react = |msg: &str| Command::SendReaction {
+        reaction: ReactionRecord {
+            message_id: msg.into(),
+            user_id: "alice".into(),
+            kind: "like".into(),
+            score: 1,
+            ..Default::default()
+        },
+        enforce_unique: false,
+        require_member: true,
+    };
+    assert!(matches!(f.rejected(react("r1")), ChatError::Invalid { .. }));
+    f.ok(Command::UndeleteChannelMessage {
+        message_id: "r1".into(),
+    });
+    let v = f.view();
+    assert_eq!(v.channel_message("r1").unwrap().unwrap().kind, "reply");
+    assert_eq!(v.channel_message("m1").unwrap().unwrap().reply_count, 3);
+
+    // Hard delete: the row, its id, its reactions and its index row are gone.
+    f.ok(react("r2"));
+    f.ok(delete("r2", None, true));
+    let v = f.view();
+    assert!(v.channel_message("r2").unwrap().is_none());
+    assert!(v.reactions("r2", None, 10).unwrap().is_empty());
+    assert_eq!(
+        ids(v.replies("m1", &ReplyPage::Latest, 10).unwrap()),
+        ["r1", "r3"]
+    );
+    assert_eq!(v.channel_message("m1").unwrap().unwrap().reply_count, 2);
+    assert!(matches!(
+        f.rejected(delete("r2", None, true)),
+        ChatError::NotFound { .. }
+    ));
+    f.ok(delete("m1", Some("alice"), false));
+    assert_eq!(
+        f.view()
+            .unread_count("messaging", "g", "bob", 0, 10)
+            .unwrap(),
+        0,
+        "a deleted message is not unread"
+    );
+    f.ok(delete("m1", Some("alice"), true));
+    let v = f.view();
+    assert!(v
+        .latest_channel_messages("messaging", "g", 10)
+        .unwrap()
+        .is_empty());
+    assert!(v.replies("m1", &ReplyPage::Latest, 10).unwrap().is_empty());
+}

@@ -296,6 +296,18 @@ pub fn reactions_of(group: GroupId, msg: &str, user: Option<&str>) -> Vec<u8> {
         None => k.build(),
     }
 }
+/// Thread reply: `group | parent id\0 | created_at:u64 | reply id`.
+pub fn reply(group: GroupId, parent: &str, created_at: i64, msg: &str) -> Vec<u8> {
+    KeyBuf::new(group)
+        .s(parent)
+        .ts(created_at)
+        .prefix(msg)
+        .build()
+}
+/// Every reply to a message: `group | parent id\0`.
+pub fn replies_of(group: GroupId, parent: &str) -> Vec<u8> {
+    KeyBuf::new(group).s(parent).build()
+}
 /// Read state of a member (same shape as [`member`], another column family).
 pub fn read_state(group: GroupId, ctype: &str, id: &str, user: &str) -> Vec<u8> {
     member(group, ctype, id, user)

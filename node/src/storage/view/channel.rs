@@ -1,5 +1,5 @@
 //! Reads of channels (the Stream face's): a channel, its members, a member's channels, the
-//! latest messages of a channel, a message by id.
+//! latest messages of a channel, a message by id, the replies to a message.
 
 use proto::channel::{
     ChannelMessageRecord, ChannelRecord, MemberRecord, ReactionRecord, ReadRecord,
@@ -67,7 +67,8 @@ impl View {
             .collect()
     }
 
-    /// The latest `limit` messages of a channel, oldest first.
+    /// The latest `limit` messages of a channel, oldest first: thread replies only when also
+    /// shown in the channel.
     pub fn latest_channel_messages(
         &self,
         ctype: &str,
@@ -93,7 +94,10 @@ impl View {
             if !k.starts_with(&prefix) {
                 break;
             }
-            out.push(decode(cf::CHANNEL_MESSAGES, v)?);
+            let m: ChannelMessageRecord = decode(cf::CHANNEL_MESSAGES, v)?;
+            if m.parent_id.is_none() || m.show_in_channel {
+                out.push(m);
+            }
             it.prev();
         }
         it.status().map_err(StoreError::from)?;
@@ -142,7 +146,8 @@ impl View {
             .get(cf::READS, &keys::read_state(self.group, ctype, id, user))?)
     }
 
-    /// Messages of a channel after `after` (ns) not posted by `user`, counted up to `cap`.
+    /// Messages of a channel after `after` (ns) not posted by `user`, counted up to `cap`
+    /// (thread replies and deleted messages do not count).
     pub fn unread_count(
         &self,
         ctype: &str,
@@ -167,12 +172,89 @@ impl View {
                 break;
             }
             let m: ChannelMessageRecord = decode(cf::CHANNEL_MESSAGES, v)?;
-            if m.user_id != user && m.parent_id.is_none() {
+            if m.user_id != user && m.parent_id.is_none() && !m.is_deleted() {
                 n += 1;
             }
             it.next();
         }
         it.status().map_err(StoreError::from)?;
         Ok(n)
+    }
+}
+
+/// Where a page of replies starts or ends: after or before the reply with this id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyPage {
+    /// The latest replies.
+    Latest,
+    /// The latest before this reply (`inclusive`: with it).
+    Before { id: String, inclusive: bool },
+    /// The earliest after this reply (`inclusive`: with it).
+    After { id: String, inclusive: bool },
+}
+
+impl View {
+    /// Up to `limit` replies to `parent`, oldest first, in the page `page` asks for.
+    pub fn replies(
+        &self,
+        parent: &str,
+        page: &ReplyPage,
+        limit: usize,
+    ) -> Result<Vec<ChannelMessageRecord>, ViewError> {
+        let g = self.group;
+        let prefix = keys::replies_of(g, parent);
+        // The key of a bounding reply (its time from the id index); an unknown id bounds nothing.
+        let bound = |id: &str| -> Result<Option<Vec<u8>>, ViewError> {
+            Ok(self
+                .store
+                .get::<(String, String, i64)>(cf::MESSAGE_IDS, &keys::message_id(g, id))?
+                .map(|(_, _, at)| keys::reply(g, parent, at, id)))
+        };
+        let mut keys_found: Vec<Vec<u8>> = Vec::new();
+        let mut it = self.store.db.raw_iterator_cf(&self.store.cf(cf::REPLIES));
+        match page {
+            ReplyPage::After { id, inclusive } => {
+                let start = bound(id)?;
+                it.seek(start.as_deref().unwrap_or(&prefix));
+                while keys_found.len() < limit {
+                    let Some(k) = it.key() else { break };
+                    if !k.starts_with(&prefix) {
+                        break;
+                    }
+                    if *inclusive || start.as_deref() != Some(k) {
+                        keys_found.push(k.to_vec());
+                    }
+                    it.next();
+                }
+            }
+            ReplyPage::Latest | ReplyPage::Before { .. } => {
+                let (end, incl) = match page {
+                    ReplyPage::Before { id, inclusive } => match bound(id)? {
+                        Some(b) => (b, *inclusive),
+                        None => (keys::prefix_end(&prefix), false),
+                    },
+                    _ => (keys::prefix_end(&prefix), false),
+                };
+                it.seek_for_prev(&end);
+                while keys_found.len() < limit {
+                    let Some(k) = it.key() else { break };
+                    if !k.starts_with(&prefix) {
+                        break;
+                    }
+                    if k < end.as_slice() || (incl && k == end.as_slice()) {
+                        keys_found.push(k.to_vec());
+                    }
+                    it.prev();
+                }
+                keys_found.reverse();
+            }
+        }
+        it.status().map_err(StoreError::from)?;
+        let mut out = Vec::with_capacity(keys_found.len());
+        for k in keys_found {
+            let id = String::from_utf8_lossy(&k[prefix.len() + 8..]).into_owned();
+            out.extend(self.channel_message(&id)?);
+        }
+        Ok(out)
     }
 }

@@ -16,6 +16,7 @@ use super::keys::{self, GroupId};
 
 mod account;
 mod channel;
+pub use channel::ReplyPage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
