@@ -307,6 +307,12 @@ pub enum Command {
         add_members: Vec<String>,
         remove_members: Vec<String>,
     },
+    /// A user came online (its first socket in the cluster) or went offline: relayed as an
+    /// event to the watchers of its channels.
+    SetPresence {
+        user_id: String,
+        online: bool,
+    },
     /// Deletes a channel at once for every read; its members, messages and reactions go in
     /// bounded chunks by the sweeps that follow (a cascade task).
     DeleteChannel {
@@ -412,6 +418,7 @@ impl Command {
             Command::SendChannelEvent { .. } => "sendChannelEvent",
             Command::UpdateChannel { .. } => "updateChannel",
             Command::DeleteChannel { .. } => "deleteChannel",
+            Command::SetPresence { .. } => "setPresence",
             Command::UpdateChannelMessage { .. } => "updateChannelMessage",
             Command::DeleteChannelMessage { .. } => "deleteChannelMessage",
             Command::UndeleteChannelMessage { .. } => "undeleteChannelMessage",

@@ -115,6 +115,12 @@ pub enum Event {
     },
     /// The channel was deleted.
     ChannelDeleted {},
+    /// A user came online or went offline (`room_name` none).
+    #[serde(rename_all = "camelCase")]
+    UserPresence {
+        user_id: String,
+        online: bool,
+    },
     /// A client's event to a channel (typing, custom), its JSON object as sent.
     #[serde(rename_all = "camelCase")]
     ChannelClientEvent {
@@ -158,6 +164,7 @@ impl Event {
             Event::ChannelUpdated {} => "channelUpdated",
             Event::ChannelMember { .. } => "channelMember",
             Event::ChannelDeleted {} => "channelDeleted",
+            Event::UserPresence { .. } => "userPresence",
             Event::MobilePushRequested { .. } => "mobilePushRequested",
         }
     }

@@ -287,3 +287,14 @@ async fn stream_js_message_edits_deletes_and_thread_replies() {
     let replies = out.step("replies").expect("replies line");
     assert_eq!(replies["reply_count"], 1, "{replies}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_js_presence_online_and_changes() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("presence.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/presence.mjs");
+}

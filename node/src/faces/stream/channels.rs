@@ -229,7 +229,8 @@ async fn get_or_create(
     let cid = ch.cid();
     maybe_watch(s, call, &cid);
     let limit = message_limit(&call.body, 100);
-    let state = state::channel_state(s, &ch, call.family, user, limit, watcher_count(s, &cid))?;
+    let mut state = state::channel_state(s, &ch, call.family, user, limit, watcher_count(s, &cid))?;
+    super::presence::mark_state(s, &mut state).await;
     Ok(Json(render::ok(state)))
 }
 
@@ -328,14 +329,16 @@ pub async fn query_channels(State(s): State<Stream>, call: Call) -> Result<Json<
             Caller::User { id, .. } => Some(id.as_str()),
             _ => user.as_deref(),
         };
-        channels.push(state::channel_state(
+        let mut one = state::channel_state(
             &s,
             ch,
             call.family,
             caller,
             messages,
             watcher_count(&s, &cid),
-        )?);
+        )?;
+        super::presence::mark_state(&s, &mut one).await;
+        channels.push(one);
     }
     Ok(Json(render::ok(json!({ "channels": channels }))))
 }

@@ -72,7 +72,60 @@ impl StreamState {
         Ok(frame)
     }
 
+    /// `user.presence.changed` to this node's watchers of the channels the user is in.
+    async fn deliver_presence(
+        &self,
+        env: &Envelope,
+        user_id: &str,
+        online: bool,
+    ) -> Result<(), ApiError> {
+        let registry = &self.gateway.registry;
+        let watched = self.watches.all(|c| registry.has(c));
+        if watched.is_empty() {
+            return Ok(());
+        }
+        let _ = self
+            .cluster
+            .raft()
+            .wait(Some(APPLY_WAIT))
+            .applied_index_at_least(Some(env.index), "stream presence")
+            .await;
+        let users = state::accounts_of(&self.view, [user_id])?;
+        let Some(account) = users.get(user_id) else {
+            return Ok(());
+        };
+        if account.invisible {
+            return Ok(());
+        }
+        let mut user = super::render::user(account, Family::V1, online);
+        user["online"] = json!(online);
+        let frame = json!({
+            "type": "user.presence.changed",
+            "user": user,
+            "created_at": time::rfc3339(time::from_millis(env.at)),
+        })
+        .to_string();
+        let mut sent: BTreeSet<String> = BTreeSet::new();
+        for (cid, conns) in watched {
+            let Some((ctype, id)) = cid.split_once(':') else {
+                continue;
+            };
+            if self.view.member(ctype, id, user_id)?.is_none() {
+                continue;
+            }
+            for c in conns {
+                if sent.insert(c.clone()) {
+                    registry.send_to_conn(&c, frame.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn deliver_channel_event(&self, env: &Envelope) -> Result<(), ApiError> {
+        if let Event::UserPresence { user_id, online } = &env.event {
+            return self.deliver_presence(env, user_id, *online).await;
+        }
         let Some(cid) = env.room_name.as_deref() else {
             return Ok(());
         };

@@ -10,6 +10,7 @@
 //!   read it; [`users`], [`app`], [`channels`], [`channel_ops`], [`messages`], [`edit`]
 //!   (updates, deletes, thread replies), [`reactions`], [`read`]: the handlers;
 //! - [`ws`]: the `/connect` WebSocket; [`watch`]: which connections watch which channel;
+//!   [`presence`]: who is online, cluster-wide;
 //!   [`events`]: the engine's events as Stream frames, to this node's sockets.
 //!
 //! Not here: the engine it calls (cluster, views, gateway) and the shared HTTP plumbing
@@ -25,6 +26,7 @@ pub mod error;
 pub mod events;
 pub mod messages;
 pub mod methods;
+pub mod presence;
 pub mod reactions;
 pub mod read;
 pub mod render;

@@ -236,6 +236,8 @@ struct QueryUsers {
     offset: usize,
     /// Ids the filter restricts `id` to, when it does (read by id, not by scanning).
     ids: Option<Vec<String>>,
+    /// `presence: true`: `online` read from every node (otherwise false).
+    presence: bool,
 }
 
 fn query_users_payload(call: &Call) -> Result<QueryUsers, StreamError> {
@@ -265,6 +267,7 @@ fn query_users_payload(call: &Call) -> Result<QueryUsers, StreamError> {
         sort,
         limit,
         offset: number("offset", 0)?,
+        presence: p.get("presence").and_then(Value::as_bool) == Some(true),
     })
 }
 
@@ -313,12 +316,20 @@ pub async fn query_users(State(s): State<Stream>, call: Call) -> Result<Json<Val
         .filter(|doc| q.filter.matches(doc))
         .collect();
     proto::stream::filter::sort_docs(&mut docs, &q.sort);
-    let users: Vec<Value> = docs
+    let mut users: Vec<Value> = docs
         .iter()
         .skip(q.offset)
         .take(q.limit)
         .filter_map(|d| by_id.get(d.get("id")?.as_str()?))
         .map(|a| render::user(a, call.family, false))
         .collect();
+    if q.presence {
+        let ids = users
+            .iter()
+            .filter_map(|u| u.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let on = super::presence::online(&s, ids).await;
+        super::presence::mark(users.iter_mut(), &on);
+    }
     Ok(Json(render::ok(json!({ "users": users }))))
 }

@@ -44,6 +44,18 @@ impl Watches {
         out
     }
 
+    /// Every watched channel on this node with its live watchers.
+    pub fn all(&self, alive: impl Fn(&str) -> bool) -> Vec<(String, Vec<String>)> {
+        let mut m = self.lock();
+        m.retain(|_, set| {
+            set.retain(|c| alive(c));
+            !set.is_empty()
+        });
+        m.iter()
+            .map(|(cid, set)| (cid.clone(), set.iter().cloned().collect()))
+            .collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeSet<String>>> {
         self.by_cid.lock().expect("watches lock")
     }

@@ -23,7 +23,7 @@ use super::auth::Caller;
 use super::call::{check_not_revoked, parse_query};
 use super::error::ApiError;
 use super::users::{account_input, check_user_id};
-use super::{render, write, Stream};
+use super::{presence, render, write, Stream};
 use crate::clock::now_ms;
 use crate::gateway::ws::{pump_greeting, MAX_FRAME};
 
@@ -147,16 +147,27 @@ async fn serve(s: Stream, socket: WebSocket, me: AccountRecord) {
     let gateway = s.gateway.clone();
     let registry = gateway.registry.clone();
     let user = me.id.clone();
+    // The user's first socket in the cluster: record it online (the bind below happens as the
+    // pump starts, before the log entry can be applied).
+    if !presence::online(&s, vec![user.clone()])
+        .await
+        .contains(&user)
+    {
+        let (s, user) = (s.clone(), user.clone());
+        tokio::spawn(async move { presence::record(&s, &user, true).await });
+    }
+    let bound_user = user.clone();
     pump_greeting(
         &gateway,
         socket,
         move |conn| {
-            registry.bind(conn, REGISTRY_NAMESPACE, &user, None, now_ms());
+            registry.bind(conn, REGISTRY_NAMESPACE, &bound_user, None, now_ms());
             Some(health_check(conn, Some(&me)))
         },
         move |conn, text| async move { answer(&conn, &text) },
     )
-    .await
+    .await;
+    presence::maybe_offline(&s, &user).await;
 }
 
 /// The answer to a client frame: a `health.check` for a ping (a JSON array of health checks);

@@ -49,3 +49,21 @@ pub(super) fn patch(txn: &mut Txn, now_ms: i64, patches: &[AccountPatch]) -> App
     }
     ok(Outcome::Accounts(pending))
 }
+
+pub(super) fn presence(txn: &mut Txn, user: &str, online: bool) -> Applied {
+    if txn
+        .get_raw(cf::ACCOUNTS, &keys::account(txn.group, user))?
+        .is_none()
+    {
+        return rejected(ChatError::not_found("user", "id"));
+    }
+    txn.emit(
+        proto::event::CHANNELS_NAMESPACE,
+        None,
+        proto::event::Event::UserPresence {
+            user_id: user.to_string(),
+            online,
+        },
+    );
+    ok(Outcome::Done)
+}

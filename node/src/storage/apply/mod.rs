@@ -369,6 +369,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             channel::update(txn, now, ctype, id, u)
         }
         Command::DeleteChannel { ctype, id } => channel::delete(txn, ctype, id),
+        Command::SetPresence { user_id, online } => account::presence(txn, user_id, *online),
         Command::SendChannelEvent {
             ctype,
             id,
