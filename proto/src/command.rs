@@ -307,6 +307,11 @@ pub enum Command {
         add_members: Vec<String>,
         remove_members: Vec<String>,
     },
+    /// Hides the channel's messages up to now from every read (Stream's soft truncate).
+    TruncateChannel {
+        ctype: String,
+        id: String,
+    },
     /// A user came online (its first socket in the cluster) or went offline: relayed as an
     /// event to the watchers of its channels.
     SetPresence {
@@ -419,6 +424,7 @@ impl Command {
             Command::UpdateChannel { .. } => "updateChannel",
             Command::DeleteChannel { .. } => "deleteChannel",
             Command::SetPresence { .. } => "setPresence",
+            Command::TruncateChannel { .. } => "truncateChannel",
             Command::UpdateChannelMessage { .. } => "updateChannelMessage",
             Command::DeleteChannelMessage { .. } => "deleteChannelMessage",
             Command::UndeleteChannelMessage { .. } => "undeleteChannelMessage",

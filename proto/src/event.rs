@@ -115,6 +115,8 @@ pub enum Event {
     },
     /// The channel was deleted.
     ChannelDeleted {},
+    /// The channel's messages up to now were hidden.
+    ChannelTruncated {},
     /// A user came online or went offline (`room_name` none).
     #[serde(rename_all = "camelCase")]
     UserPresence {
@@ -164,6 +166,7 @@ impl Event {
             Event::ChannelUpdated {} => "channelUpdated",
             Event::ChannelMember { .. } => "channelMember",
             Event::ChannelDeleted {} => "channelDeleted",
+            Event::ChannelTruncated {} => "channelTruncated",
             Event::UserPresence { .. } => "userPresence",
             Event::MobilePushRequested { .. } => "mobilePushRequested",
         }

@@ -13,7 +13,12 @@
 //   member_refused   bob (a plain member) `addMembers(['dave'])`: code 17
 //   remove_member    alice `removeMembers(['carol'])`: bob gets `member.removed` for carol
 //   update_partial   alice `updatePartial({set:{topic:'rust'}})`: bob's `data.topic` is 'rust'
-//   delete           alice `channel.delete()`: bob gets `channel.deleted`; bob's queryChannels
+//   truncate         alice posts, then `truncate()`: bob gets `channel.truncated`, a re-query holds
+//                    no message and `truncated_at`
+//   stop_watching    bob `stopWatching()`: alice's next post reaches him as
+//                    `notification.message_new` (a member who does not watch)
+//   delete           alice `channel.delete()`: bob (a member, no longer watching) gets
+//                    `notification.channel_deleted`; bob's queryChannels
 //                    for the cid then returns nothing
 
 import { StreamChat } from 'stream-chat';
@@ -99,8 +104,30 @@ await step('update_partial', async () => {
   return { topic: s.b.data.topic };
 });
 
+await step('truncate', async () => {
+  const got = next(s.b, 'message.new');
+  await s.a.sendMessage({ text: 'before the truncation' });
+  await got;
+  const truncated = next(s.b, 'channel.truncated');
+  await s.a.truncate();
+  await truncated;
+  const res = await clients.bob.channel('messaging', 'team').query({ messages: { limit: 10 } });
+  expect((res.messages ?? []).length === 0, 'no message is left after the truncation', res.messages);
+  expect(Boolean(res.channel?.truncated_at), 'the channel says when it was truncated', res.channel);
+  return { messages: res.messages.length };
+});
+
+await step('stop_watching', async () => {
+  await s.b.stopWatching();
+  const note = next(clients.bob, 'notification.message_new', (e) => e.cid === 'messaging:team');
+  await s.a.sendMessage({ text: 'after bob stopped watching' });
+  const e = await note;
+  return { type: e.type };
+});
+
 await step('delete', async () => {
-  const got = next(clients.bob, 'channel.deleted', (e) => e.cid === 'messaging:team');
+  // bob stopped watching: as a member he gets the notification form.
+  const got = next(clients.bob, 'notification.channel_deleted', (e) => e.cid === 'messaging:team');
   await s.a.delete();
   await got;
   const left = await clients.bob.queryChannels({ cid: 'messaging:team' }, {}, { watch: false });

@@ -1,7 +1,7 @@
 //! Channel updates: full update (`POST /channels/{type}/{id}`: `data` replaces the custom
 //! fields, `add_members`, `remove_members`), partial update (`PATCH`: `set`, `unset`) and delete
-//! (`DELETE`). Watchers get `channel.updated`, `member.added`, `member.removed`,
-//! `channel.deleted`; the users added or removed get the `notification.*` forms.
+//! (`DELETE`), truncate, and stop watching. Watchers get `channel.updated`, `member.added`,
+//! `member.removed`, `channel.deleted`, `channel.truncated`; the users added or removed get the `notification.*` forms.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -236,4 +236,32 @@ pub async fn delete(
         call.family,
     );
     Ok(Json(render::ok(json!({ "channel": channel }))))
+}
+
+/// `POST /channels/{type}/{id}/truncate` (`channel.truncate`, `truncate_channel`): hides every
+/// message so far (soft; `hard_delete` is answered the same way). Owner, moderator or server.
+pub async fn truncate(
+    State(s): State<Stream>,
+    Path((ctype, id)): Path<(String, String)>,
+    call: Call,
+) -> Result<Json<Value>, ApiError> {
+    let ch = load(&s, &ctype, &id).await?;
+    check_may_update(&s, &call, &ch, true).await?;
+    let ch = apply(&s, Command::TruncateChannel { ctype, id }).await?;
+    answer(&s, &call, &ch).await
+}
+
+/// `POST /channels/{type}/{id}/stop-watching` (`channel.stopWatching`): this socket no longer
+/// gets the channel's events.
+pub async fn stop_watching(
+    State(s): State<Stream>,
+    Path((ctype, id)): Path<(String, String)>,
+    call: Call,
+) -> Result<Json<Value>, ApiError> {
+    check_type(&ctype)?;
+    check_channel_id(&id)?;
+    if let Some(conn) = call.param("connection_id") {
+        s.watches.stop(&proto::channel::cid(&ctype, &id), conn);
+    }
+    Ok(Json(render::ok(json!({}))))
 }

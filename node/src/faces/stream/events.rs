@@ -364,6 +364,16 @@ impl StreamState {
                     send(&own, &note.to_string());
                 }
             }
+            Event::ChannelTruncated {} => {
+                let Some(ch) = self.view.channel(ctype, id)? else {
+                    return Ok(());
+                };
+                let users = state::accounts_of(&self.view, ch.created_by.as_deref())?;
+                let mut frame = base("channel.truncated", cid, ctype, id, at);
+                frame["channel"] =
+                    state::channel(&ch, Family::V1, state::own_capabilities(true), &users);
+                send(&watchers, &frame.to_string());
+            }
             Event::ChannelDeleted {} => {
                 let mut frame = base("channel.deleted", cid, ctype, id, at);
                 frame["channel"] = json!({ "cid": cid, "id": id, "type": ctype });

@@ -137,6 +137,9 @@ pub fn channel(
     if let Some(at) = ch.last_message_at {
         m.insert("last_message_at".into(), t(at, family));
     }
+    if let Some(at) = ch.truncated_at {
+        m.insert("truncated_at".into(), t(at, family));
+    }
     if let Some(team) = &ch.team {
         m.insert("team".into(), json!(team));
     }
@@ -363,9 +366,12 @@ pub fn channel_state(
     watcher_count: usize,
 ) -> Result<Value, ApiError> {
     let members = s.view.members(&ch.ctype, &ch.id, 1000)?;
-    let messages =
-        s.view
-            .latest_channel_messages(&ch.ctype, &ch.id, message_limit.min(MESSAGES_MAX))?;
+    let messages = s.view.latest_channel_messages_after(
+        &ch.ctype,
+        &ch.id,
+        message_limit.min(MESSAGES_MAX),
+        ch.truncated_at,
+    )?;
     let mut reactions = Vec::with_capacity(messages.len());
     for m in &messages {
         reactions.push(s.view.reactions(&m.id, None, REACTIONS_MAX)?);
@@ -386,9 +392,10 @@ pub fn channel_state(
     for m in &members {
         let state = s.view.read_state(&ch.ctype, &ch.id, &m.user_id)?;
         let last_read = state.as_ref().map_or(m.created_at, |r| r.last_read);
-        let unread = s
-            .view
-            .unread_count(&ch.ctype, &ch.id, &m.user_id, last_read, UNREAD_MAX)?;
+        let counted_from = last_read.max(ch.truncated_at.unwrap_or(0));
+        let unread =
+            s.view
+                .unread_count(&ch.ctype, &ch.id, &m.user_id, counted_from, UNREAD_MAX)?;
         let mut entry = json!({
             "user": user_of(&users, &m.user_id, family),
             "last_read": t(last_read, family),

@@ -348,3 +348,23 @@ pub(super) fn delete(txn: &mut Txn, ctype: &str, id: &str) -> Applied {
         created: false,
     })
 }
+
+pub(super) fn truncate(txn: &mut Txn, now_ms: i64, ctype: &str, id: &str) -> Applied {
+    let k = keys::channel(txn.group, ctype, id);
+    let Some(mut ch) = txn.get::<ChannelRecord>(cf::CHANNELS, &k)? else {
+        return rejected(ChatError::not_found("channel", "id"));
+    };
+    let now = nanos(now_ms);
+    ch.truncated_at = Some(now);
+    ch.updated_at = now;
+    txn.put(cf::CHANNELS, k, &ch);
+    txn.emit(
+        CHANNELS_NAMESPACE,
+        Some(&cid(ctype, id)),
+        Event::ChannelTruncated {},
+    );
+    ok(Outcome::Channel {
+        channel: Box::new(ch),
+        created: false,
+    })
+}

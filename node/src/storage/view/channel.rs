@@ -75,6 +75,18 @@ impl View {
         id: &str,
         limit: usize,
     ) -> Result<Vec<ChannelMessageRecord>, ViewError> {
+        self.latest_channel_messages_after(ctype, id, limit, None)
+    }
+
+    /// The latest `limit` messages of a channel created after `after` (ns; a truncation),
+    /// oldest first.
+    pub fn latest_channel_messages_after(
+        &self,
+        ctype: &str,
+        id: &str,
+        limit: usize,
+        after: Option<i64>,
+    ) -> Result<Vec<ChannelMessageRecord>, ViewError> {
         let prefix = keys::channel_rows(self.group, ctype, id);
         let end = keys::prefix_end(&prefix);
         let mut it = self
@@ -95,6 +107,9 @@ impl View {
                 break;
             }
             let m: ChannelMessageRecord = decode(cf::CHANNEL_MESSAGES, v)?;
+            if after.is_some_and(|t| m.created_at <= t) {
+                break;
+            }
             if m.parent_id.is_none() || m.show_in_channel {
                 out.push(m);
             }
