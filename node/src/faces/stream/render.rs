@@ -24,6 +24,8 @@ pub fn user(a: &AccountRecord, family: Family, online: bool) -> Value {
     m.insert("teams".into(), json!(a.teams));
     m.insert("invisible".into(), json!(a.invisible));
     m.insert("banned".into(), json!(false));
+    m.insert("shadow_banned".into(), json!(false));
+    m.insert("blocked_user_ids".into(), json!([]));
     m.insert("online".into(), json!(online && !a.invisible));
     m.insert("created_at".into(), render(a.created_at, family));
     m.insert("updated_at".into(), render(a.updated_at, family));
@@ -40,10 +42,10 @@ pub fn user(a: &AccountRecord, family: Family, online: bool) -> Value {
     Value::Object(m)
 }
 
-/// The connected user of a `health.check` (`OwnUserResponse`): the user with its (empty, for
-/// now) mutes, devices and unread counters.
-pub fn own_user(a: &AccountRecord, family: Family) -> Value {
-    let mut u = user(a, family, true);
+/// A user with its own lists and counters (`OwnUserResponse` of a `health.check`,
+/// `FullUserResponse` of an upsert): mutes, devices and unread counters (empty for now).
+pub fn own_user(a: &AccountRecord, family: Family, online: bool) -> Value {
+    let mut u = user(a, family, online);
     let m = u.as_object_mut().expect("a user renders as an object");
     for (k, v) in [
         ("channel_mutes", json!([])),

@@ -143,7 +143,7 @@ fn check_may_write(call: &Call, ids: &[&str], sets_role: bool) -> Result<(), Str
 fn users_map(list: &[AccountRecord], family: Family) -> Value {
     let m: Map<String, Value> = list
         .iter()
-        .map(|a| (a.id.clone(), render::user(a, family, false)))
+        .map(|a| (a.id.clone(), render::own_user(a, family, false)))
         .collect();
     Value::Object(m)
 }
@@ -177,7 +177,7 @@ pub async fn upsert(State(s): State<Stream>, call: Call) -> Result<Json<Value>, 
         return Err(StreamError::internal("unexpected reply to an upsert").into());
     };
     Ok(Json(render::ok(
-        json!({ "users": users_map(&list, call.family) }),
+        json!({ "users": users_map(&list, call.family), "membership_deletion_task_id": "" }),
     )))
 }
 
@@ -224,7 +224,7 @@ pub async fn partial(State(s): State<Stream>, call: Call) -> Result<Json<Value>,
         return Err(StreamError::internal("unexpected reply to a partial update").into());
     };
     Ok(Json(render::ok(
-        json!({ "users": users_map(&list, call.family) }),
+        json!({ "users": users_map(&list, call.family), "membership_deletion_task_id": "" }),
     )))
 }
 

@@ -138,7 +138,7 @@ fn health_check(connection_id: &str, me: Option<&AccountRecord>) -> String {
         "created_at": time::rfc3339(time::from_millis(now_ms())),
     });
     if let Some(me) = me {
-        event["me"] = render::own_user(me, Family::V1);
+        event["me"] = render::own_user(me, Family::V1, true);
     }
     event.to_string()
 }
