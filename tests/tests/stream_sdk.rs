@@ -287,3 +287,18 @@ async fn stream_js_message_edits_deletes_and_thread_replies() {
     let replies = out.step("replies").expect("replies line");
     assert_eq!(replies["reply_count"], 1, "{replies}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_js_user_deactivation_deletion_and_guests() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("users.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/users.mjs");
+    let refused = out.step("deactivate").expect("deactivate line");
+    assert_eq!(refused["code"], 17, "{refused}");
+    let guest = out.step("guest").expect("guest line");
+    assert_eq!(guest["role"], "guest", "{guest}");
+}
