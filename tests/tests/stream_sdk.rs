@@ -301,4 +301,7 @@ async fn stream_js_user_deactivation_deletion_and_guests() {
     assert_eq!(refused["code"], 17, "{refused}");
     let guest = out.step("guest").expect("guest line");
     assert_eq!(guest["role"], "guest", "{guest}");
+    sdk::run_py("users.py", &env, CHAT_TIMEOUT)
+        .await
+        .assert_passed("python3 tests/stream-py/users.py");
 }
