@@ -45,6 +45,19 @@ pub struct AccountInput {
     pub revoke_tokens_issued_before: Option<i64>,
 }
 
+/// A change of an account's state: deactivation (its tokens refused until reactivated), and
+/// deletion (soft: `deleted_at` set, hidden from queries, tokens refused; hard: the row removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountChange {
+    Deactivate,
+    Reactivate,
+    SoftDelete,
+    HardDelete,
+}
+
+/// Role of a guest account (`POST /guest`).
+pub const GUEST_ROLE: &str = "guest";
+
 /// A partial update: fields to set (known names go to their field, others to `custom`) and
 /// names to unset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -121,6 +134,37 @@ impl AccountRecord {
         }
         next.updated_at = now;
         Ok(next)
+    }
+}
+
+impl AccountRecord {
+    /// Whether the account's tokens are refused: deactivated or (soft) deleted.
+    pub fn is_usable(&self) -> bool {
+        self.deactivated_at.is_none() && self.deleted_at.is_none()
+    }
+
+    /// The account after `change` at `now` (ns), `None` when it is removed (hard delete), or
+    /// why the change does not apply. Deactivating or deleting again keeps the first time.
+    pub fn changed(&self, change: AccountChange, now: i64) -> Result<Option<Self>, String> {
+        let mut next = self.clone();
+        if self.deleted_at.is_some() && change != AccountChange::HardDelete {
+            if change == AccountChange::SoftDelete {
+                return Ok(Some(next));
+            }
+            return Err(format!("user {} is deleted", self.id));
+        }
+        match change {
+            AccountChange::Deactivate if self.deactivated_at.is_some() => return Ok(Some(next)),
+            AccountChange::Deactivate => next.deactivated_at = Some(now),
+            AccountChange::Reactivate if self.deactivated_at.is_none() => {
+                return Err(format!("user {} is not deactivated", self.id))
+            }
+            AccountChange::Reactivate => next.deactivated_at = None,
+            AccountChange::SoftDelete => next.deleted_at = Some(now),
+            AccountChange::HardDelete => return Ok(None),
+        }
+        next.updated_at = now;
+        Ok(Some(next))
     }
 }
 

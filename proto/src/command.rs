@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{AccountInput, AccountPatch, AccountRecord, Custom};
+use crate::account::{AccountChange, AccountInput, AccountPatch, AccountRecord, Custom};
 use crate::channel::{
     ChannelMessageRecord, ChannelRecord, MessageEdit, MessageInput, ReactionRecord, ReadRecord,
 };
@@ -259,6 +259,16 @@ pub enum Command {
     PatchAccounts {
         patches: Vec<AccountPatch>,
     },
+    /// Deactivates, reactivates or deletes existing accounts, all or none: an unknown id (or a
+    /// soft-deleted one, for anything but a delete) rejects the whole command.
+    ChangeAccounts {
+        ids: Vec<String>,
+        change: AccountChange,
+    },
+    /// Creates an account whose id must be free (a guest): an existing id is refused.
+    CreateAccount {
+        account: AccountInput,
+    },
     /// Creates a channel with its first members, or returns it as it is (members given for an
     /// existing channel are not added: that is an update).
     GetOrCreateChannel {
@@ -415,6 +425,8 @@ impl Command {
             Command::DeleteFirebaseToken { .. } => "deleteFirebaseToken",
             Command::UpsertAccounts { .. } => "upsertAccounts",
             Command::PatchAccounts { .. } => "patchAccounts",
+            Command::ChangeAccounts { .. } => "changeAccounts",
+            Command::CreateAccount { .. } => "createAccount",
             Command::GetOrCreateChannel { .. } => "getOrCreateChannel",
             Command::SendChannelMessage { .. } => "sendChannelMessage",
             Command::SendReaction { .. } => "sendReaction",

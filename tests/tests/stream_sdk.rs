@@ -298,3 +298,21 @@ async fn stream_js_presence_online_and_changes() {
     let out = sdk::run_js("presence.mjs", &env, CHAT_TIMEOUT).await;
     out.assert_passed("node tests/stream-js/presence.mjs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_js_user_deactivation_deletion_and_guests() {
+    require_stream_js();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_js("users.mjs", &env, CHAT_TIMEOUT).await;
+    out.assert_passed("node tests/stream-js/users.mjs");
+    let refused = out.step("deactivate").expect("deactivate line");
+    assert_eq!(refused["code"], 17, "{refused}");
+    let guest = out.step("guest").expect("guest line");
+    assert_eq!(guest["role"], "guest", "{guest}");
+    sdk::run_py("users.py", &env, CHAT_TIMEOUT)
+        .await
+        .assert_passed("python3 tests/stream-py/users.py");
+}

@@ -40,7 +40,7 @@ impl FromRequest<Stream> for Call {
             header(AUTHORIZATION.as_str()),
             now_ms() / 1000,
         )?;
-        check_not_revoked(state, &caller)?;
+        check_token_account(state, &caller)?;
         let bytes = read_decoded(&parts.headers, body)
             .await
             .map_err(|e| match e {
@@ -68,17 +68,22 @@ pub fn parse_query(raw: Option<&str>) -> Result<HashMap<String, String>, StreamE
     Ok(pairs.into_iter().collect())
 }
 
-/// Refuses a user token issued before the user's `revoke_tokens_issued_before` (code 40, so
-/// the JS client fetches a new token).
-pub fn check_not_revoked(state: &Stream, caller: &Caller) -> Result<(), ApiError> {
+/// Refuses a user token of a deactivated or deleted user (code 17), or one issued before the
+/// user's `revoke_tokens_issued_before` (code 40, so the JS client fetches a new token).
+pub fn check_token_account(state: &Stream, caller: &Caller) -> Result<(), ApiError> {
     let Caller::User { id, issued_at } = caller else {
         return Ok(());
     };
-    let Some(revoked_before) = state
-        .view
-        .account(id)?
-        .and_then(|a| a.revoke_tokens_issued_before)
-    else {
+    let Some(account) = state.view.account(id)? else {
+        return Ok(());
+    };
+    if account.deleted_at.is_some() {
+        return Err(StreamError::not_allowed(format!("user {id} is deleted")).into());
+    }
+    if account.deactivated_at.is_some() {
+        return Err(StreamError::not_allowed(format!("user {id} is deactivated")).into());
+    }
+    let Some(revoked_before) = account.revoke_tokens_issued_before else {
         return Ok(());
     };
     let issued_ns = issued_at.map(|s| s.saturating_mul(1_000_000_000));

@@ -7,7 +7,7 @@
 //! - [`call`]: the request as handlers see it (family, caller, query, body); [`auth`]: the app
 //!   key and the JWTs; [`error`]: the one mapping to Stream's six-key error body;
 //! - [`render`]: records → Stream JSON per family; [`state`]: a channel's state as the SDKs
-//!   read it; [`users`], [`app`], [`channels`], [`channel_ops`], [`messages`], [`edit`]
+//!   read it; [`users`], [`lifecycle`] (deactivation, deletion, guests), [`app`], [`channels`], [`channel_ops`], [`messages`], [`edit`]
 //!   (updates, deletes, thread replies), [`reactions`], [`read`]: the handlers;
 //! - [`ws`]: the `/connect` WebSocket; [`watch`]: which connections watch which channel;
 //!   [`presence`]: who is online, cluster-wide;
@@ -24,6 +24,7 @@ pub mod channels;
 pub mod edit;
 pub mod error;
 pub mod events;
+pub mod lifecycle;
 pub mod messages;
 pub mod methods;
 pub mod presence;

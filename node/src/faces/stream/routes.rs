@@ -11,7 +11,9 @@ use proto::stream::error::StreamError;
 
 use super::error::ApiError;
 use super::methods::{Method, METHODS};
-use super::{app, channel_ops, channels, edit, messages, reactions, read, users, ws, Stream};
+use super::{
+    app, channel_ops, channels, edit, lifecycle, messages, reactions, read, users, ws, Stream,
+};
 
 /// The handler of an implemented method, by SDK name.
 fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>> {
@@ -20,6 +22,10 @@ fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>>
         "update_users" => on(filter, users::upsert),
         "update_users_partial" => on(filter, users::partial),
         "query_users" => on(filter, users::query_users),
+        "deactivate_user" => on(filter, lifecycle::deactivate),
+        "reactivate_user" => on(filter, lifecycle::reactivate),
+        "deleteUser" => on(filter, lifecycle::delete),
+        "create_guest" => on(filter, lifecycle::guest),
         "get_or_create_channel" => on(filter, channels::query),
         "get_or_create_distinct_channel" => on(filter, channels::query_distinct),
         "query_channels" => on(filter, channels::query_channels),

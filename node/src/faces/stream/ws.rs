@@ -20,7 +20,7 @@ use proto::stream::time::{self, Family};
 use serde_json::{json, Value};
 
 use super::auth::Caller;
-use super::call::{check_not_revoked, parse_query};
+use super::call::{check_token_account, parse_query};
 use super::error::ApiError;
 use super::users::{account_input, check_user_id};
 use super::{presence, render, write, Stream};
@@ -75,7 +75,7 @@ async fn accept(s: &Stream, query: Option<&str>) -> Result<AccountRecord, ApiErr
             return Err(StreamError::input("a WebSocket connects as a user, not the server").into())
         }
     }
-    check_not_revoked(s, &caller)?;
+    check_token_account(s, &caller)?;
     let details = json
         .get("user_details")
         .cloned()

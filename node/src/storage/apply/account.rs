@@ -1,7 +1,7 @@
 //! Apply of the account commands (the users of an app, as the Stream face knows them): upsert
-//! and partial update. Times are the entry's, in nanoseconds.
+//! partial update, create (guests), and the state changes (deactivate, reactivate, delete). Times are the entry's, in nanoseconds.
 
-use proto::account::{AccountInput, AccountPatch, AccountRecord};
+use proto::account::{AccountChange, AccountInput, AccountPatch, AccountRecord};
 use proto::command::Outcome;
 use proto::gs2::ChatError;
 
@@ -66,4 +66,50 @@ pub(super) fn presence(txn: &mut Txn, user: &str, online: bool) -> Applied {
         },
     );
     ok(Outcome::Done)
+}
+
+/// A new account; an id already taken (even by a soft-deleted account) is refused.
+pub(super) fn create(txn: &mut Txn, now_ms: i64, input: &AccountInput) -> Applied {
+    let k = keys::account(txn.group, &input.id);
+    if txn.get::<AccountRecord>(cf::ACCOUNTS, &k)?.is_some() {
+        return rejected(ChatError::already_exists("user"));
+    }
+    let rec = AccountRecord::upserted(None, input, nanos(now_ms));
+    txn.put(cf::ACCOUNTS, k, &rec);
+    ok(Outcome::Accounts(vec![rec]))
+}
+
+/// Deactivate, reactivate or delete, all or none. The outcome lists each account after the
+/// change (a hard-deleted one as it was, `deleted_at` set to the entry's time).
+pub(super) fn change(txn: &mut Txn, now_ms: i64, ids: &[String], change: AccountChange) -> Applied {
+    let now = nanos(now_ms);
+    let mut pending: Vec<(AccountRecord, bool)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if pending.iter().any(|(r, _)| r.id == *id) {
+            continue;
+        }
+        let Some(old) = txn.get::<AccountRecord>(cf::ACCOUNTS, &keys::account(txn.group, id))?
+        else {
+            return rejected(ChatError::not_found("user", "id"));
+        };
+        match old.changed(change, now) {
+            Ok(Some(rec)) => pending.push((rec, true)),
+            Ok(None) => {
+                let mut gone = old;
+                gone.deleted_at = Some(now);
+                pending.push((gone, false));
+            }
+            Err(e) => return rejected(ChatError::invalid("user", e)),
+        }
+    }
+    for (rec, keep) in &pending {
+        let k = keys::account(txn.group, &rec.id);
+        match keep {
+            true => txn.put(cf::ACCOUNTS, k, rec),
+            false => txn.delete(cf::ACCOUNTS, k),
+        }
+    }
+    ok(Outcome::Accounts(
+        pending.into_iter().map(|(r, _)| r).collect(),
+    ))
 }

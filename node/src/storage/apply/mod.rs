@@ -319,6 +319,8 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         Command::DumpUser { user_id } => user::dump(txn, user_id),
         Command::UpsertAccounts { accounts } => account::upsert(txn, now, accounts),
         Command::PatchAccounts { patches } => account::patch(txn, now, patches),
+        Command::ChangeAccounts { ids, change } => account::change(txn, now, ids, *change),
+        Command::CreateAccount { account } => account::create(txn, now, account),
         Command::GetOrCreateChannel {
             ctype,
             id,

@@ -1532,3 +1532,79 @@ fn edits_by_the_author_deletes_soft_and_hard_and_replies_counted_on_the_parent()
         .is_empty());
     assert!(v.replies("m1", &ReplyPage::Latest, 10).unwrap().is_empty());
 }
+
+#[test]
+fn accounts_deactivate_reactivate_delete_and_create_guests() {
+    use proto::account::{AccountChange, AccountInput};
+    let mut f = Fixture::new();
+    let input = |id: &str| AccountInput {
+        id: id.into(),
+        ..Default::default()
+    };
+    f.ok(Command::UpsertAccounts {
+        accounts: vec![input("dave"), input("erin")],
+    });
+    let change = |ids: &[&str], change| Command::ChangeAccounts {
+        ids: ids.iter().map(|i| i.to_string()).collect(),
+        change,
+    };
+    // All or none: an unknown id leaves dave active.
+    assert!(matches!(
+        f.rejected(change(&["dave", "nobody"], AccountChange::Deactivate)),
+        ChatError::NotFound { .. }
+    ));
+    assert!(f.view().account("dave").unwrap().unwrap().is_usable());
+    // Deactivation takes the entry's time, in ns; again keeps the first time.
+    f.ok(change(&["dave"], AccountChange::Deactivate));
+    let at = f.now * 1_000_000;
+    f.ok(change(&["dave"], AccountChange::Deactivate));
+    let dave = f.view().account("dave").unwrap().unwrap();
+    assert_eq!((dave.deactivated_at, dave.updated_at), (Some(at), at));
+    assert!(!dave.is_usable());
+    // An upsert keeps the deactivation; reactivating clears it, and only once.
+    f.ok(Command::UpsertAccounts {
+        accounts: vec![input("dave")],
+    });
+    assert_eq!(
+        f.view().account("dave").unwrap().unwrap().deactivated_at,
+        Some(at)
+    );
+    f.ok(change(&["dave"], AccountChange::Reactivate));
+    assert!(f.view().account("dave").unwrap().unwrap().is_usable());
+    assert!(matches!(
+        f.rejected(change(&["dave"], AccountChange::Reactivate)),
+        ChatError::Invalid { .. }
+    ));
+    // Soft delete: the row stays with deleted_at; it can no longer be (de)activated.
+    f.ok(change(&["erin"], AccountChange::SoftDelete));
+    let erin = f.view().account("erin").unwrap().unwrap();
+    assert_eq!(erin.deleted_at, Some(f.now * 1_000_000));
+    assert!(!erin.is_usable());
+    assert!(matches!(
+        f.rejected(change(&["erin"], AccountChange::Deactivate)),
+        ChatError::Invalid { .. }
+    ));
+    // Hard delete: the row is gone; the outcome is the account as deleted.
+    let Outcome::Accounts(gone) = f.ok(change(&["erin", "dave"], AccountChange::HardDelete)) else {
+        panic!()
+    };
+    assert_eq!(gone.len(), 2);
+    assert!(gone.iter().all(|a| a.deleted_at == Some(f.now * 1_000_000)));
+    assert!(f.view().account("erin").unwrap().is_none());
+    assert!(f.view().account("dave").unwrap().is_none());
+    // Guests: a free id is created with the role given; a taken one is refused.
+    let guest = AccountInput {
+        role: Some("guest".into()),
+        ..input("guest-1")
+    };
+    let Outcome::Accounts(made) = f.ok(Command::CreateAccount {
+        account: guest.clone(),
+    }) else {
+        panic!()
+    };
+    assert_eq!(made[0].role, "guest");
+    assert!(matches!(
+        f.rejected(Command::CreateAccount { account: guest }),
+        ChatError::AlreadyExists { .. }
+    ));
+}
