@@ -22,32 +22,15 @@
 //                    the parent's reply_count is 1; a reply to a missing parent: code 4
 
 import { StreamChat } from 'stream-chat';
-import { done, expect, step, streamEnv } from './harness.mjs';
+import { done, expect, nextEvent, step, streamEnv, userOptions } from './harness.mjs';
 
 const env = streamEnv();
-const options = (baseURL) => ({ baseURL, allowServerSideConnect: true, timeout: 10_000 });
+const options = userOptions;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const server = new StreamChat(env.apiKey, env.apiSecret, { baseURL: env.baseURL });
 const alice = new StreamChat(env.apiKey, options(env.baseURL));
 const bob = new StreamChat(env.apiKey, options(env.baseURL2 ?? env.baseURL));
 const s = {};
-
-/** Resolves with the first event of `type` on `target` matching `pred`, or fails after 10 s. */
-function next(target, type, pred = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`no ${type} event within 10 s`));
-    }, 10_000);
-    const sub = target.on(type, (e) => {
-      if (pred(e)) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        resolve(e);
-      }
-    });
-  });
-}
 
 /** The Stream error code a call fails with (undefined if it succeeds). */
 async function codeOf(call) {
@@ -73,14 +56,14 @@ await step('setup', async () => {
   await s.a.watch();
   s.b = bob.channel('messaging', 'edits');
   await s.b.watch();
-  const got = next(s.b, 'message.new');
+  const got = nextEvent(s.b, 'message.new');
   s.msg = (await s.a.sendMessage({ text: 'first' })).message;
   await got;
   return { message_id: s.msg.id };
 });
 
 await step('update', async () => {
-  const got = next(s.b, 'message.updated');
+  const got = nextEvent(s.b, 'message.updated');
   const res = await alice.updateMessage({ ...s.msg, text: 'first, edited' });
   const m = res.message;
   expect(m?.text === 'first, edited' && m?.id === s.msg.id, 'the answer has the new text', m);
@@ -95,7 +78,7 @@ await step('update', async () => {
 });
 
 await step('partial', async () => {
-  const got = next(s.b, 'message.updated', (e) => e.message?.text === 'partly');
+  const got = nextEvent(s.b, 'message.updated', (e) => e.message?.text === 'partly');
   const res = await alice.partialUpdateMessage(s.msg.id, { set: { text: 'partly', color: 'blue' } });
   expect(res.message?.text === 'partly' && res.message?.color === 'blue', 'set text and a custom field', res.message);
   await got;
@@ -112,7 +95,7 @@ await step('not_author', async () => {
 });
 
 await step('soft_delete', async () => {
-  const got = next(s.b, 'message.deleted');
+  const got = nextEvent(s.b, 'message.deleted');
   const res = await alice.deleteMessage(s.msg.id);
   expect(res.message?.type === 'deleted' && res.message?.deleted_at, 'the answer is the deleted message', res.message);
   const e = await got;
@@ -127,10 +110,10 @@ await step('soft_delete', async () => {
 });
 
 await step('hard_delete', async () => {
-  const posted = next(s.b, 'message.new');
+  const posted = nextEvent(s.b, 'message.new');
   const m = (await s.a.sendMessage({ text: 'to vanish' })).message;
   await posted;
-  const got = next(s.b, 'message.deleted', (e) => e.message?.id === m.id);
+  const got = nextEvent(s.b, 'message.deleted', (e) => e.message?.id === m.id);
   await alice.deleteMessage(m.id, { hardDelete: true });
   const e = await got;
   expect(e.hard_delete === true, 'message.deleted, hard', e);
@@ -142,10 +125,10 @@ await step('hard_delete', async () => {
 });
 
 await step('replies', async () => {
-  const posted = next(s.b, 'message.new');
+  const posted = nextEvent(s.b, 'message.new');
   const parent = (await s.a.sendMessage({ text: 'thread start' })).message;
   await posted;
-  const got = next(s.a, 'message.new', (e) => e.message?.parent_id === parent.id);
+  const got = nextEvent(s.a, 'message.new', (e) => e.message?.parent_id === parent.id);
   const reply = (await s.b.sendMessage({ text: 'a reply', parent_id: parent.id })).message;
   expect(reply?.parent_id === parent.id && reply?.type === 'reply', 'the answer is a reply', reply);
   await got;

@@ -132,3 +132,26 @@ export function decodeJwt(token) {
 
 process.on('unhandledRejection', (err) => fail('unhandled_rejection', err));
 process.on('uncaughtException', (err) => fail('uncaught_exception', err));
+
+/**
+ * Resolves with the first event of `type` on `target` (a client or a channel) that `pred`
+ * accepts, or rejects after `ms` (default 10 s).
+ */
+export function nextEvent(target, type, pred = () => true, ms = 10_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.unsubscribe();
+      reject(new Error(`no ${type} event within ${ms / 1000} s`));
+    }, ms);
+    const sub = target.on(type, (e) => {
+      if (pred(e)) {
+        clearTimeout(timer);
+        sub.unsubscribe();
+        resolve(e);
+      }
+    });
+  });
+}
+
+/** Options of a user client: the base URL, and room for a loaded CI machine. */
+export const userOptions = (baseURL) => ({ baseURL, allowServerSideConnect: true, timeout: 10_000 });

@@ -23,32 +23,15 @@
 //   not_member          carol (user token) cannot post to messaging:room: code 17
 
 import { StreamChat } from 'stream-chat';
-import { done, expect, step, streamEnv } from './harness.mjs';
+import { done, expect, nextEvent, step, streamEnv, userOptions } from './harness.mjs';
 
 const env = streamEnv();
-const options = (baseURL) => ({ baseURL, allowServerSideConnect: true, timeout: 10_000 });
+const options = userOptions;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const server = new StreamChat(env.apiKey, env.apiSecret, { baseURL: env.baseURL });
 const alice = new StreamChat(env.apiKey, options(env.baseURL));
 const bob = new StreamChat(env.apiKey, options(env.baseURL2 ?? env.baseURL));
 const s = {};
-
-/** Resolves with the first event of `type` on `target` matching `pred`, or fails after 10 s. */
-function next(target, type, pred = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`no ${type} event within 10 s`));
-    }, 10_000);
-    const sub = target.on(type, (e) => {
-      if (pred(e)) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        resolve(e);
-      }
-    });
-  });
-}
 
 await step('setup', async () => {
   await server.upsertUsers([{ id: 'alice' }, { id: 'bob' }, { id: 'carol' }]);
@@ -58,14 +41,14 @@ await step('setup', async () => {
   await s.a.watch();
   s.b = bob.channel('messaging', 'room');
   await s.b.watch();
-  const got = next(s.b, 'message.new');
+  const got = nextEvent(s.b, 'message.new');
   s.msg = (await s.a.sendMessage({ text: 'react to me' })).message;
   await got;
   return { message_id: s.msg.id };
 });
 
 await step('reaction_new', async () => {
-  const got = next(s.a, 'reaction.new');
+  const got = nextEvent(s.a, 'reaction.new');
   const res = await s.b.sendReaction(s.msg.id, { type: 'like' });
   expect(res.message?.reaction_counts?.like === 1, 'the answer counts one like', res.message);
   expect(res.message?.own_reactions?.[0]?.type === 'like', "the answer carries bob's own like", res.message);
@@ -78,7 +61,7 @@ await step('reaction_new', async () => {
 });
 
 await step('reaction_unique', async () => {
-  const got = next(s.a, 'reaction.updated');
+  const got = nextEvent(s.a, 'reaction.updated');
   const res = await s.b.sendReaction(s.msg.id, { type: 'love' }, { enforce_unique: true });
   const counts = res.message?.reaction_counts;
   expect(JSON.stringify(counts) === '{"love":1}', 'enforce_unique leaves only the love', counts);
@@ -87,7 +70,7 @@ await step('reaction_unique', async () => {
 });
 
 await step('reaction_deleted', async () => {
-  const got = next(s.a, 'reaction.deleted');
+  const got = nextEvent(s.a, 'reaction.deleted');
   const res = await s.b.deleteReaction(s.msg.id, 'love');
   const counts = res.message?.reaction_counts ?? {};
   expect(Object.keys(counts).length === 0, 'no reaction is left', counts);
@@ -96,13 +79,13 @@ await step('reaction_deleted', async () => {
 });
 
 await step('mark_read', async () => {
-  const got = next(s.b, 'message.new');
+  const got = nextEvent(s.b, 'message.new');
   await s.a.sendMessage({ text: 'unread for bob' });
   await got;
   const before = await bob.channel('messaging', 'room').query({});
   const bobRead = before.read?.find((r) => r.user?.id === 'bob');
   expect(bobRead?.unread_messages === 2, 'bob has the two posts unread', before.read);
-  const seen = next(s.a, 'message.read', (e) => e.user?.id === 'bob');
+  const seen = nextEvent(s.a, 'message.read', (e) => e.user?.id === 'bob');
   const res = await s.b.markRead();
   expect(res !== null && res?.event?.type === 'message.read', 'markRead sent the request', res);
   await seen;
@@ -113,10 +96,10 @@ await step('mark_read', async () => {
 });
 
 await step('typing', async () => {
-  const start = next(s.a, 'typing.start', (e) => e.user?.id === 'bob');
+  const start = nextEvent(s.a, 'typing.start', (e) => e.user?.id === 'bob');
   await s.b.keystroke();
   const e = await start;
-  const stop = next(s.a, 'typing.stop', (e) => e.user?.id === 'bob');
+  const stop = nextEvent(s.a, 'typing.stop', (e) => e.user?.id === 'bob');
   await s.b.stopTyping();
   await stop;
   return { start_cid: e.cid };
@@ -124,7 +107,7 @@ await step('typing', async () => {
 
 await step('notification', async () => {
   await server.channel('messaging', 'side', { members: ['alice', 'bob'], created_by_id: 'bob' }).create();
-  const got = next(alice, 'notification.message_new', (e) => e.cid === 'messaging:side');
+  const got = nextEvent(alice, 'notification.message_new', (e) => e.cid === 'messaging:side');
   const side = bob.channel('messaging', 'side');
   await side.watch();
   await side.sendMessage({ text: 'psst' });

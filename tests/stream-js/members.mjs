@@ -22,29 +22,13 @@
 //                    for the cid then returns nothing
 
 import { StreamChat } from 'stream-chat';
-import { done, expect, step, streamEnv } from './harness.mjs';
+import { done, expect, nextEvent, step, streamEnv, userOptions } from './harness.mjs';
 
 const env = streamEnv();
-const options = (baseURL) => ({ baseURL, allowServerSideConnect: true, timeout: 10_000 });
+const options = userOptions;
 const server = new StreamChat(env.apiKey, env.apiSecret, { baseURL: env.baseURL });
 const clients = {};
 const s = {};
-
-function next(target, type, pred = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`no ${type} event within 10 s`));
-    }, 10_000);
-    const sub = target.on(type, (e) => {
-      if (pred(e)) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        resolve(e);
-      }
-    });
-  });
-}
 
 await step('setup', async () => {
   await server.upsertUsers([{ id: 'alice' }, { id: 'bob' }, { id: 'carol' }, { id: 'dave' }]);
@@ -60,7 +44,7 @@ await step('setup', async () => {
 });
 
 await step('update_data', async () => {
-  const got = next(s.b, 'channel.updated');
+  const got = nextEvent(s.b, 'channel.updated');
   await s.a.update({ name: 'Renamed' });
   await got;
   expect(s.b.data?.name === 'Renamed', "bob's channel data shows the new name", s.b.data);
@@ -68,8 +52,8 @@ await step('update_data', async () => {
 });
 
 await step('add_member', async () => {
-  const added = next(s.b, 'member.added', (e) => e.member?.user?.id === 'carol' || e.member?.user_id === 'carol');
-  const note = next(clients.carol, 'notification.added_to_channel', (e) => e.channel?.cid === 'messaging:team');
+  const added = nextEvent(s.b, 'member.added', (e) => e.member?.user?.id === 'carol' || e.member?.user_id === 'carol');
+  const note = nextEvent(clients.carol, 'notification.added_to_channel', (e) => e.channel?.cid === 'messaging:team');
   await s.a.addMembers(['carol']);
   await added;
   const n = await note;
@@ -89,7 +73,7 @@ await step('member_refused', async () => {
 });
 
 await step('remove_member', async () => {
-  const removed = next(s.b, 'member.removed', (e) => e.user?.id === 'carol');
+  const removed = nextEvent(s.b, 'member.removed', (e) => e.user?.id === 'carol');
   await s.a.removeMembers(['carol']);
   await removed;
   expect(!s.b.state.members.carol, "carol left bob's member list", Object.keys(s.b.state.members));
@@ -97,7 +81,7 @@ await step('remove_member', async () => {
 });
 
 await step('update_partial', async () => {
-  const got = next(s.b, 'channel.updated');
+  const got = nextEvent(s.b, 'channel.updated');
   await s.a.updatePartial({ set: { topic: 'rust' } });
   await got;
   expect(s.b.data?.topic === 'rust', "bob's channel data shows the topic", s.b.data);
@@ -105,10 +89,10 @@ await step('update_partial', async () => {
 });
 
 await step('truncate', async () => {
-  const got = next(s.b, 'message.new');
+  const got = nextEvent(s.b, 'message.new');
   await s.a.sendMessage({ text: 'before the truncation' });
   await got;
-  const truncated = next(s.b, 'channel.truncated');
+  const truncated = nextEvent(s.b, 'channel.truncated');
   await s.a.truncate();
   await truncated;
   const res = await clients.bob.channel('messaging', 'team').query({ messages: { limit: 10 } });
@@ -119,7 +103,7 @@ await step('truncate', async () => {
 
 await step('stop_watching', async () => {
   await s.b.stopWatching();
-  const note = next(clients.bob, 'notification.message_new', (e) => e.cid === 'messaging:team');
+  const note = nextEvent(clients.bob, 'notification.message_new', (e) => e.cid === 'messaging:team');
   await s.a.sendMessage({ text: 'after bob stopped watching' });
   const e = await note;
   return { type: e.type };
@@ -127,7 +111,7 @@ await step('stop_watching', async () => {
 
 await step('delete', async () => {
   // bob stopped watching: as a member he gets the notification form.
-  const got = next(clients.bob, 'notification.channel_deleted', (e) => e.cid === 'messaging:team');
+  const got = nextEvent(clients.bob, 'notification.channel_deleted', (e) => e.cid === 'messaging:team');
   await s.a.delete();
   await got;
   const left = await clients.bob.queryChannels({ cid: 'messaging:team' }, {}, { watch: false });

@@ -11,30 +11,14 @@
 //   goes_offline     bob disconnects: alice gets `user.presence.changed` with online false
 
 import { StreamChat } from 'stream-chat';
-import { done, expect, step, streamEnv } from './harness.mjs';
+import { done, expect, nextEvent, step, streamEnv, userOptions } from './harness.mjs';
 
 const env = streamEnv();
-const options = (baseURL) => ({ baseURL, allowServerSideConnect: true, timeout: 10_000 });
+const options = userOptions;
 const server = new StreamChat(env.apiKey, env.apiSecret, { baseURL: env.baseURL });
 const alice = new StreamChat(env.apiKey, options(env.baseURL));
 const bob = new StreamChat(env.apiKey, options(env.baseURL2 ?? env.baseURL));
 const s = {};
-
-function next(target, type, pred = () => true) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.unsubscribe();
-      reject(new Error(`no ${type} event within 10 s`));
-    }, 10_000);
-    const sub = target.on(type, (e) => {
-      if (pred(e)) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        resolve(e);
-      }
-    });
-  });
-}
 
 await step('offline_member', async () => {
   await server.upsertUsers([{ id: 'alice' }, { id: 'bob' }]);
@@ -49,7 +33,7 @@ await step('offline_member', async () => {
 });
 
 await step('comes_online', async () => {
-  const got = next(alice, 'user.presence.changed', (e) => e.user?.id === 'bob' && e.user?.online === true);
+  const got = nextEvent(alice, 'user.presence.changed', (e) => e.user?.id === 'bob' && e.user?.online === true);
   await bob.connectUser({ id: 'bob' }, server.createToken('bob'));
   await got;
   const users = await alice.queryUsers({ id: 'bob' }, {}, { presence: true });
@@ -58,7 +42,7 @@ await step('comes_online', async () => {
 });
 
 await step('goes_offline', async () => {
-  const got = next(alice, 'user.presence.changed', (e) => e.user?.id === 'bob' && e.user?.online === false);
+  const got = nextEvent(alice, 'user.presence.changed', (e) => e.user?.id === 'bob' && e.user?.online === false);
   await bob.disconnectUser();
   await got;
   return {};
