@@ -62,16 +62,7 @@ fn member_ids(v: Option<&Value>, field: &str) -> Result<Vec<String>, StreamError
 }
 
 fn custom_of(obj: &serde_json::Map<String, Value>) -> Custom {
-    let mut custom = Custom::new();
-    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
-        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    for (k, v) in obj {
-        if !KNOWN.contains(&k.as_str()) {
-            custom.insert(k.clone(), v.clone());
-        }
-    }
-    custom
+    render::request_custom(obj, |k| KNOWN.contains(&k))
 }
 
 /// Who may change a channel: the server; a member (data); an owner or moderator (members).

@@ -118,15 +118,7 @@ fn channel_data(data: Option<&Value>) -> Result<ChannelData, StreamError> {
                 .and_then(Value::as_str)
         })
         .map(str::to_string);
-    let mut custom = Custom::new();
-    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
-        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    for (k, v) in obj {
-        if !KNOWN.contains(&k.as_str()) {
-            custom.insert(k.clone(), v.clone());
-        }
-    }
+    let custom = render::request_custom(obj, |k| KNOWN.contains(&k));
     Ok(ChannelData {
         members,
         created_by,

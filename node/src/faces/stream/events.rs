@@ -281,9 +281,7 @@ impl StreamState {
                 }
                 let users = state::accounts_of(&self.view, [user_id.as_str()])?;
                 let mut frame = base("message.read", cid, ctype, id, *last_read);
-                frame["user"] = users.get(user_id).map_or(json!({ "id": user_id }), |a| {
-                    super::render::user(a, Family::V1, false)
-                });
+                frame["user"] = super::render::user_or_id(&users, user_id, Family::V1);
                 if let Some(m) = last_read_message_id {
                     frame["last_read_message_id"] = json!(m);
                 }
@@ -307,9 +305,7 @@ impl StreamState {
                     }
                 }
                 let users = state::accounts_of(&self.view, [user_id.as_str()])?;
-                frame["user"] = users.get(user_id).map_or(json!({ "id": user_id }), |a| {
-                    super::render::user(a, Family::V1, false)
-                });
+                frame["user"] = super::render::user_or_id(&users, user_id, Family::V1);
                 send(&watchers, &frame.to_string());
             }
             Event::ChannelUpdated {} => {
@@ -324,9 +320,7 @@ impl StreamState {
             }
             Event::ChannelMember { user_id, added } => {
                 let users = state::accounts_of(&self.view, [user_id.as_str()])?;
-                let user = users.get(user_id).map_or(json!({ "id": user_id }), |a| {
-                    super::render::user(a, Family::V1, false)
-                });
+                let user = super::render::user_or_id(&users, user_id, Family::V1);
                 let member = match self.view.member(ctype, id, user_id)? {
                     Some(m) => state::member(&m, Family::V1, &users),
                     None => json!({ "user_id": user_id, "user": user }),

@@ -129,16 +129,7 @@ pub(super) fn mentioned_of(
 
 /// The custom fields of a message object: those under `custom` (v2) and the unknown keys (v1).
 pub(super) fn custom_of(obj: &serde_json::Map<String, Value>) -> Custom {
-    let mut custom = Custom::new();
-    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
-        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    for (k, v) in obj {
-        if !is_known(k) {
-            custom.insert(k.clone(), v.clone());
-        }
-    }
-    custom
+    render::request_custom(obj, is_known)
 }
 
 /// Whether a key of a message object is a known field (not a custom one).

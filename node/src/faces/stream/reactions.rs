@@ -5,7 +5,6 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use proto::account::Custom;
 use proto::channel::ReactionRecord;
 use proto::command::{Command, Outcome};
 use proto::stream::error::StreamError;
@@ -100,15 +99,7 @@ pub async fn send(
             .as_i64()
             .ok_or_else(|| StreamError::input_field("reaction.score", "must be an integer"))?,
     };
-    let mut custom = Custom::new();
-    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
-        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
-    for (k, v) in obj {
-        if !KNOWN.contains(&k.as_str()) {
-            custom.insert(k.clone(), v.clone());
-        }
-    }
+    let custom = render::request_custom(obj, |k| KNOWN.contains(&k));
     let reaction = ReactionRecord {
         message_id,
         user_id,

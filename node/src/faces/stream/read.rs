@@ -61,9 +61,7 @@ pub async fn mark_read(
         return Err(StreamError::internal("unexpected reply to a mark read").into());
     };
     let users = state::accounts(&s, [user_id.as_str()])?;
-    let user = users.get(&user_id).map_or(json!({ "id": user_id }), |a| {
-        render::user(a, call.family, false)
-    });
+    let user = render::user_or_id(&users, &user_id, call.family);
     let mut event = json!({
         "type": "message.read",
         "cid": proto::channel::cid(&ctype, &id),
@@ -137,9 +135,7 @@ pub async fn send_event(
     out["cid"] = json!(proto::channel::cid(&ctype, &id));
     out["channel_id"] = json!(id);
     out["channel_type"] = json!(ctype);
-    out["user"] = users.get(&user_id).map_or(json!({ "id": user_id }), |a| {
-        render::user(a, call.family, false)
-    });
+    out["user"] = render::user_or_id(&users, &user_id, call.family);
     out["created_at"] = time::render(time::from_millis(crate::clock::now_ms()), call.family);
     Ok(Json(render::ok(json!({ "event": out }))))
 }

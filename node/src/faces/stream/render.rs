@@ -64,7 +64,7 @@ pub fn own_user(a: &AccountRecord, family: Family, online: bool) -> Value {
 
 /// Custom fields: flat beside the known ones (v1; a custom field never hides a known one) or
 /// under `custom` (v2).
-fn custom_into(m: &mut Map<String, Value>, custom: &proto::account::Custom, family: Family) {
+pub fn custom_into(m: &mut Map<String, Value>, custom: &proto::account::Custom, family: Family) {
     match family {
         Family::V1 => {
             for (k, v) in custom {
@@ -85,4 +85,34 @@ pub fn ok(mut body: Value) -> Value {
         m.insert("duration".into(), json!("0.00ms"));
     }
     body
+}
+
+/// The custom fields of a request object: those under `custom` (v2) and every key `known`
+/// rejects (v1, flat).
+pub fn request_custom(
+    obj: &Map<String, Value>,
+    known: impl Fn(&str) -> bool,
+) -> proto::account::Custom {
+    let mut custom = proto::account::Custom::new();
+    if let Some(c) = obj.get("custom").and_then(Value::as_object) {
+        custom.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    for (k, v) in obj {
+        if !known(k) {
+            custom.insert(k.clone(), v.clone());
+        }
+    }
+    custom
+}
+
+/// A user by id for embedding: its account, or a bare `{id}` if there is none.
+pub fn user_or_id(
+    users: &std::collections::HashMap<String, AccountRecord>,
+    id: &str,
+    family: Family,
+) -> Value {
+    match users.get(id) {
+        Some(a) => user(a, family, false),
+        None => json!({ "id": id }),
+    }
 }

@@ -89,30 +89,6 @@ pub fn own_capabilities(is_member: bool) -> Value {
     }
 }
 
-/// Custom fields flat (v1) or under `custom` (v2), never hiding a known field.
-fn put_custom(m: &mut Map<String, Value>, custom: &proto::account::Custom, family: Family) {
-    match family {
-        Family::V1 => {
-            for (k, v) in custom {
-                m.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-        Family::V2 => {
-            let c: Map<String, Value> =
-                custom.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            m.insert("custom".into(), Value::Object(c));
-        }
-    }
-}
-
-/// A user by id for embedding: the account, or a bare `{id}` if it is gone.
-fn user_of(users: &HashMap<String, AccountRecord>, id: &str, family: Family) -> Value {
-    match users.get(id) {
-        Some(a) => render::user(a, family, false),
-        None => json!({ "id": id }),
-    }
-}
-
 pub fn channel(
     ch: &ChannelRecord,
     family: Family,
@@ -132,7 +108,7 @@ pub fn channel(
     m.insert("own_capabilities".into(), caps);
     m.insert("hidden".into(), json!(false));
     if let Some(by) = &ch.created_by {
-        m.insert("created_by".into(), user_of(users, by, family));
+        m.insert("created_by".into(), render::user_or_id(users, by, family));
     }
     if let Some(at) = ch.last_message_at {
         m.insert("last_message_at".into(), t(at, family));
@@ -143,14 +119,17 @@ pub fn channel(
     if let Some(team) = &ch.team {
         m.insert("team".into(), json!(team));
     }
-    put_custom(&mut m, &ch.custom, family);
+    render::custom_into(&mut m, &ch.custom, family);
     Value::Object(m)
 }
 
 pub fn member(mb: &MemberRecord, family: Family, users: &HashMap<String, AccountRecord>) -> Value {
     let mut m = Map::new();
     m.insert("user_id".into(), json!(mb.user_id));
-    m.insert("user".into(), user_of(users, &mb.user_id, family));
+    m.insert(
+        "user".into(),
+        render::user_or_id(users, &mb.user_id, family),
+    );
     m.insert("channel_role".into(), json!(mb.channel_role));
     m.insert(
         "role".into(),
@@ -165,7 +144,7 @@ pub fn member(mb: &MemberRecord, family: Family, users: &HashMap<String, Account
     m.insert("banned".into(), json!(false));
     m.insert("shadow_banned".into(), json!(false));
     m.insert("notifications_muted".into(), json!(false));
-    put_custom(&mut m, &mb.custom, family);
+    render::custom_into(&mut m, &mb.custom, family);
     Value::Object(m)
 }
 
@@ -178,12 +157,12 @@ pub fn reaction(
     let mut m = Map::new();
     m.insert("message_id".into(), json!(r.message_id));
     m.insert("user_id".into(), json!(r.user_id));
-    m.insert("user".into(), user_of(users, &r.user_id, family));
+    m.insert("user".into(), render::user_or_id(users, &r.user_id, family));
     m.insert("type".into(), json!(r.kind));
     m.insert("score".into(), json!(r.score));
     m.insert("created_at".into(), t(r.created_at, family));
     m.insert("updated_at".into(), t(r.updated_at, family));
-    put_custom(&mut m, &r.custom, family);
+    render::custom_into(&mut m, &r.custom, family);
     Value::Object(m)
 }
 
@@ -277,7 +256,10 @@ pub fn message(
     m.insert("text".into(), json!(text));
     m.insert("html".into(), json!(html(text)));
     m.insert("type".into(), json!(msg.kind));
-    m.insert("user".into(), user_of(users, &msg.user_id, family));
+    m.insert(
+        "user".into(),
+        render::user_or_id(users, &msg.user_id, family),
+    );
     match deleted {
         true => m.insert("attachments".into(), json!([])),
         false => m.insert("attachments".into(), json!(msg.attachments)),
@@ -285,7 +267,7 @@ pub fn message(
     let mentioned: Vec<Value> = msg
         .mentioned_users
         .iter()
-        .map(|u| user_of(users, u, family))
+        .map(|u| render::user_or_id(users, u, family))
         .collect();
     m.insert("mentioned_users".into(), json!(mentioned));
     for empty_list in ["latest_reactions", "own_reactions", "restricted_visibility"] {
@@ -317,8 +299,8 @@ pub fn message(
         m.insert("message_text_updated_at".into(), t(at, family));
     }
     match deleted {
-        true => put_custom(&mut m, &Default::default(), family),
-        false => put_custom(&mut m, &msg.custom, family),
+        true => render::custom_into(&mut m, &Default::default(), family),
+        false => render::custom_into(&mut m, &msg.custom, family),
     }
     Value::Object(m)
 }
@@ -397,7 +379,7 @@ pub fn channel_state(
             s.view
                 .unread_count(&ch.ctype, &ch.id, &m.user_id, counted_from, UNREAD_MAX)?;
         let mut entry = json!({
-            "user": user_of(&users, &m.user_id, family),
+            "user": render::user_or_id(&users, &m.user_id, family),
             "last_read": t(last_read, family),
             "unread_messages": unread,
         });
