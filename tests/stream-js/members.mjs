@@ -6,6 +6,7 @@
 // Steps (one JSON line each, then {"done": true}; the first failure exits 1):
 //   setup            alice (owner) and bob watch messaging:team (members alice, bob); carol is
 //                    connected and watches nothing
+//   query_members    alice `queryMembers({name:{$autocomplete:'bo'}})`: bob only; `{}`: both
 //   update_data      alice `channel.update({name:'Renamed'})`: bob gets `channel.updated` and his
 //                    `channel.data.name` is 'Renamed'
 //   add_member       alice `addMembers(['carol'])`: bob gets `member.added` for carol, carol gets
@@ -31,7 +32,12 @@ const clients = {};
 const s = {};
 
 await step('setup', async () => {
-  await server.upsertUsers([{ id: 'alice' }, { id: 'bob' }, { id: 'carol' }, { id: 'dave' }]);
+  await server.upsertUsers([
+    { id: 'alice', name: 'Alice' },
+    { id: 'bob', name: 'Bob' },
+    { id: 'carol' },
+    { id: 'dave' },
+  ]);
   for (const id of ['alice', 'bob', 'carol']) {
     clients[id] = new StreamChat(env.apiKey, options(env.baseURL));
     await clients[id].connectUser({ id }, server.createToken(id));
@@ -41,6 +47,15 @@ await step('setup', async () => {
   s.b = clients.bob.channel('messaging', 'team');
   await s.b.watch();
   return { members: Object.keys(s.b.state.members).sort() };
+});
+
+await step('query_members', async () => {
+  const byName = await s.a.queryMembers({ name: { $autocomplete: 'bo' } });
+  const ids = byName.members.map((m) => m.user_id);
+  expect(JSON.stringify(ids) === '["bob"]', "autocomplete on 'bo' finds bob only", ids);
+  const all = await s.a.queryMembers({}, { created_at: 1 });
+  expect(all.members.length === 2, 'both members are listed', all.members.map((m) => m.user_id));
+  return { autocomplete: ids };
 });
 
 await step('update_data', async () => {

@@ -25,6 +25,7 @@ pub mod edit;
 pub mod error;
 pub mod events;
 pub mod lifecycle;
+pub mod members;
 pub mod messages;
 pub mod methods;
 pub mod presence;

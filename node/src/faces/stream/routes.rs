@@ -12,7 +12,8 @@ use proto::stream::error::StreamError;
 use super::error::ApiError;
 use super::methods::{Method, METHODS};
 use super::{
-    app, channel_ops, channels, edit, lifecycle, messages, reactions, read, users, ws, Stream,
+    app, channel_ops, channels, edit, lifecycle, members, messages, reactions, read, users, ws,
+    Stream,
 };
 
 /// The handler of an implemented method, by SDK name.
@@ -44,6 +45,7 @@ fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>>
         "update_channel_partial" => on(filter, channel_ops::update_partial),
         "delete_channel" => on(filter, channel_ops::delete),
         "truncate_channel" => on(filter, channel_ops::truncate),
+        "query_members" => on(filter, members::query),
         "stopWatching" => on(filter, channel_ops::stop_watching),
         _ => return None,
     })
