@@ -13,7 +13,7 @@
 //   reaction_unique     bob `sendReaction(id, {type:'love'}, {enforce_unique:true})`: counts
 //                       {love:1} (the like is gone); alice gets `reaction.updated`
 //   reaction_deleted    bob `deleteReaction(id, 'love')`: no counts left; alice gets `reaction.deleted`
-//   mark_read           alice posts; bob's read state shows 1 unread; bob `markRead()`: the request
+//   mark_read           alice posts; bob's read state and `getUnreadCount()` show 2 unread; bob `markRead()`: the request
 //                       is sent (config.read_events and own_capabilities allow it), alice gets
 //                       `message.read` from bob, and bob's unread count is 0 after a re-query
 //   typing              bob `keystroke()`: alice gets `typing.start` with user bob; `stopTyping()`:
@@ -85,6 +85,9 @@ await step('mark_read', async () => {
   const before = await bob.channel('messaging', 'room').query({});
   const bobRead = before.read?.find((r) => r.user?.id === 'bob');
   expect(bobRead?.unread_messages === 2, 'bob has the two posts unread', before.read);
+  const counts = await bob.getUnreadCount();
+  const roomCount = counts.channels?.find((c) => c.channel_id === 'messaging:room');
+  expect(counts.total_unread_count === 2 && roomCount?.unread_count === 2, 'getUnreadCount says 2', counts);
   const seen = nextEvent(s.a, 'message.read', (e) => e.user?.id === 'bob');
   const res = await s.b.markRead();
   expect(res !== null && res?.event?.type === 'message.read', 'markRead sent the request', res);
@@ -92,6 +95,8 @@ await step('mark_read', async () => {
   const after = await bob.channel('messaging', 'room').query({});
   const readAfter = after.read?.find((r) => r.user?.id === 'bob');
   expect(readAfter?.unread_messages === 0, 'nothing is unread for bob after markRead', after.read);
+  const countsAfter = await bob.getUnreadCount();
+  expect(countsAfter.total_unread_count === 0, 'getUnreadCount says 0 after markRead', countsAfter);
   return { unread_before: bobRead.unread_messages, unread_after: readAfter.unread_messages };
 });
 

@@ -139,3 +139,54 @@ pub async fn send_event(
     out["created_at"] = time::render(time::from_millis(crate::clock::now_ms()), call.family);
     Ok(Json(render::ok(json!({ "event": out }))))
 }
+
+/// Most channels an unread count reads.
+const UNREAD_CHANNELS_MAX: usize = 1000;
+/// Unread messages counted per channel at most.
+const UNREAD_PER_CHANNEL_MAX: usize = 1000;
+
+/// `GET /unread` (`getUnreadCount`, `unread_counts`): the user's unread messages per channel
+/// and per channel type, and their total.
+pub async fn unread_counts(State(s): State<Stream>, call: Call) -> Result<Json<Value>, ApiError> {
+    let user = acting(&call)?;
+    super::barrier(&s).await?;
+    let mut channels = Vec::new();
+    let mut by_type: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let mut total = 0u64;
+    for (ctype, id) in s.view.channels_of_member(&user, UNREAD_CHANNELS_MAX)? {
+        let Some(ch) = s.view.channel(&ctype, &id)? else {
+            continue;
+        };
+        let Some(member) = s.view.member(&ctype, &id, &user)? else {
+            continue;
+        };
+        let read = s.view.read_state(&ctype, &id, &user)?;
+        let last_read = read.as_ref().map_or(member.created_at, |r| r.last_read);
+        let from = last_read.max(ch.truncated_at.unwrap_or(0));
+        let unread =
+            s.view
+                .unread_count(&ctype, &id, &user, from, UNREAD_PER_CHANNEL_MAX)? as u64;
+        total += unread;
+        let entry = by_type.entry(ctype.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += unread;
+        channels.push(json!({
+            "channel_id": ch.cid(),
+            "unread_count": unread,
+            "last_read": time::render(last_read, call.family),
+        }));
+    }
+    let channel_type: Vec<Value> = by_type
+        .into_iter()
+        .map(|(t, (count, unread))| {
+            json!({ "channel_type": t, "channel_count": count, "unread_count": unread })
+        })
+        .collect();
+    Ok(Json(render::ok(json!({
+        "total_unread_count": total,
+        "total_unread_threads_count": 0,
+        "channels": channels,
+        "channel_type": channel_type,
+        "threads": [],
+    }))))
+}

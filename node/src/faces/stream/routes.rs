@@ -46,6 +46,7 @@ fn implemented(name: &str, filter: MethodFilter) -> Option<MethodRouter<Stream>>
         "delete_channel" => on(filter, channel_ops::delete),
         "truncate_channel" => on(filter, channel_ops::truncate),
         "query_members" => on(filter, members::query),
+        "unread_counts" => on(filter, read::unread_counts),
         "stopWatching" => on(filter, channel_ops::stop_watching),
         _ => return None,
     })
