@@ -16,6 +16,8 @@
 //   mark_read           alice posts; bob's read state and `getUnreadCount()` show 2 unread; bob `markRead()`: the request
 //                       is sent (config.read_events and own_capabilities allow it), alice gets
 //                       `message.read` from bob, and bob's unread count is 0 after a re-query
+//   unread_on_connect   alice posts once more: a new connection of bob's gets `me.total_unread_count`
+//                       1 and `me.unread_channels` 1 in its handshake
 //   typing              bob `keystroke()`: alice gets `typing.start` with user bob; `stopTyping()`:
 //                       `typing.stop`
 //   notification        a new channel messaging:side with alice and bob, alice not watching it
@@ -98,6 +100,18 @@ await step('mark_read', async () => {
   const countsAfter = await bob.getUnreadCount();
   expect(countsAfter.total_unread_count === 0, 'getUnreadCount says 0 after markRead', countsAfter);
   return { unread_before: bobRead.unread_messages, unread_after: readAfter.unread_messages };
+});
+
+await step('unread_on_connect', async () => {
+  const got = nextEvent(s.b, 'message.new');
+  await s.a.sendMessage({ text: 'one more for bob' });
+  await got;
+  const again = new StreamChat(env.apiKey, options(env.baseURL2 ?? env.baseURL));
+  const health = await again.connectUser({ id: 'bob' }, server.createToken('bob'));
+  await again.disconnectUser();
+  expect(health?.me?.total_unread_count === 1 && health?.me?.unread_channels === 1,
+    "the handshake's me counts the one unread message", health?.me);
+  return { total_unread_count: health.me.total_unread_count };
 });
 
 await step('typing', async () => {

@@ -150,32 +150,20 @@ const UNREAD_PER_CHANNEL_MAX: usize = 1000;
 pub async fn unread_counts(State(s): State<Stream>, call: Call) -> Result<Json<Value>, ApiError> {
     let user = acting(&call)?;
     super::barrier(&s).await?;
+    let counts = unread_of(&s, &user)?;
     let mut channels = Vec::new();
     let mut by_type: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
-    let mut total = 0u64;
-    for (ctype, id) in s.view.channels_of_member(&user, UNREAD_CHANNELS_MAX)? {
-        let Some(ch) = s.view.channel(&ctype, &id)? else {
-            continue;
-        };
-        let Some(member) = s.view.member(&ctype, &id, &user)? else {
-            continue;
-        };
-        let read = s.view.read_state(&ctype, &id, &user)?;
-        let last_read = read.as_ref().map_or(member.created_at, |r| r.last_read);
-        let from = last_read.max(ch.truncated_at.unwrap_or(0));
-        let unread =
-            s.view
-                .unread_count(&ctype, &id, &user, from, UNREAD_PER_CHANNEL_MAX)? as u64;
-        total += unread;
-        let entry = by_type.entry(ctype.clone()).or_default();
+    for c in &counts {
+        let entry = by_type.entry(c.ctype.clone()).or_default();
         entry.0 += 1;
-        entry.1 += unread;
+        entry.1 += c.unread;
         channels.push(json!({
-            "channel_id": ch.cid(),
-            "unread_count": unread,
-            "last_read": time::render(last_read, call.family),
+            "channel_id": proto::channel::cid(&c.ctype, &c.id),
+            "unread_count": c.unread,
+            "last_read": time::render(c.last_read, call.family),
         }));
     }
+    let total: u64 = counts.iter().map(|c| c.unread).sum();
     let channel_type: Vec<Value> = by_type
         .into_iter()
         .map(|(t, (count, unread))| {
@@ -189,4 +177,38 @@ pub async fn unread_counts(State(s): State<Stream>, call: Call) -> Result<Json<V
         "channel_type": channel_type,
         "threads": [],
     }))))
+}
+
+/// One channel's unread count for a member.
+pub struct ChannelUnread {
+    pub ctype: String,
+    pub id: String,
+    pub unread: u64,
+    pub last_read: i64,
+}
+
+/// The unread counts of every channel `user` is a member of (from this replica).
+pub fn unread_of(s: &Stream, user: &str) -> Result<Vec<ChannelUnread>, ApiError> {
+    let mut out = Vec::new();
+    for (ctype, id) in s.view.channels_of_member(user, UNREAD_CHANNELS_MAX)? {
+        let Some(ch) = s.view.channel(&ctype, &id)? else {
+            continue;
+        };
+        let Some(member) = s.view.member(&ctype, &id, user)? else {
+            continue;
+        };
+        let read = s.view.read_state(&ctype, &id, user)?;
+        let last_read = read.as_ref().map_or(member.created_at, |r| r.last_read);
+        let from = last_read.max(ch.truncated_at.unwrap_or(0));
+        let unread =
+            s.view
+                .unread_count(&ctype, &id, user, from, UNREAD_PER_CHANNEL_MAX)? as u64;
+        out.push(ChannelUnread {
+            ctype,
+            id,
+            unread,
+            last_read,
+        });
+    }
+    Ok(out)
 }

@@ -130,15 +130,18 @@ async fn ensure_account(s: &Stream, input: AccountInput) -> Result<AccountRecord
 }
 
 /// A `health.check` event for this connection, with the user on the first one.
-fn health_check(connection_id: &str, me: Option<&AccountRecord>) -> String {
+fn health_check(connection_id: &str, me: Option<(&AccountRecord, (u64, u64))>) -> String {
     let mut event = json!({
         "type": "health.check",
         "connection_id": connection_id,
         "cid": "*",
         "created_at": time::rfc3339(time::from_millis(now_ms())),
     });
-    if let Some(me) = me {
+    if let Some((me, (total, channels))) = me {
         event["me"] = render::own_user(me, Family::V1, true);
+        event["me"]["total_unread_count"] = json!(total);
+        event["me"]["unread_count"] = json!(total);
+        event["me"]["unread_channels"] = json!(channels);
     }
     event.to_string()
 }
@@ -157,12 +160,20 @@ async fn serve(s: Stream, socket: WebSocket, me: AccountRecord) {
         tokio::spawn(async move { presence::record(&s, &user, true).await });
     }
     let bound_user = user.clone();
+    // Unread messages and channels for the handshake's `me` (the JS client's badges).
+    let unread = match super::read::unread_of(&s, &user) {
+        Ok(list) => (
+            list.iter().map(|c| c.unread).sum(),
+            list.iter().filter(|c| c.unread > 0).count() as u64,
+        ),
+        Err(_) => (0, 0),
+    };
     pump_greeting(
         &gateway,
         socket,
         move |conn| {
             registry.bind(conn, REGISTRY_NAMESPACE, &bound_user, None, now_ms());
-            Some(health_check(conn, Some(&me)))
+            Some(health_check(conn, Some((&me, unread))))
         },
         move |conn, text| async move { answer(&conn, &text) },
     )
