@@ -50,6 +50,20 @@ pub struct MemberRecord {
     pub custom: Custom,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the member hid the channel: hidden until a message newer than this arrives.
+    #[serde(default)]
+    pub hidden_at: Option<i64>,
+    /// The member cleared the history up to here (hide with `clear_history`).
+    #[serde(default)]
+    pub hide_messages_before: Option<i64>,
+}
+
+impl MemberRecord {
+    /// Whether the channel is hidden for this member, given its last message time.
+    pub fn hides(&self, last_message_at: Option<i64>) -> bool {
+        self.hidden_at
+            .is_some_and(|h| last_message_at.is_none_or(|m| m <= h))
+    }
 }
 
 /// A message of a channel. `seq` orders the messages of one entry that share a time.

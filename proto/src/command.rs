@@ -317,6 +317,15 @@ pub enum Command {
         add_members: Vec<String>,
         remove_members: Vec<String>,
     },
+    /// Hides a channel for one member until a newer message arrives (`hidden`), or shows it;
+    /// `clear_history` also hides its messages so far from that member.
+    SetChannelHidden {
+        ctype: String,
+        id: String,
+        user_id: String,
+        hidden: bool,
+        clear_history: bool,
+    },
     /// Hides the channel's messages up to now from every read (Stream's soft truncate).
     TruncateChannel {
         ctype: String,
@@ -437,6 +446,7 @@ impl Command {
             Command::DeleteChannel { .. } => "deleteChannel",
             Command::SetPresence { .. } => "setPresence",
             Command::TruncateChannel { .. } => "truncateChannel",
+            Command::SetChannelHidden { .. } => "setChannelHidden",
             Command::UpdateChannelMessage { .. } => "updateChannelMessage",
             Command::DeleteChannelMessage { .. } => "deleteChannelMessage",
             Command::UndeleteChannelMessage { .. } => "undeleteChannelMessage",

@@ -117,6 +117,13 @@ pub enum Event {
     ChannelDeleted {},
     /// The channel's messages up to now were hidden.
     ChannelTruncated {},
+    /// A member hid the channel or showed it again.
+    #[serde(rename_all = "camelCase")]
+    ChannelHidden {
+        user_id: String,
+        hidden: bool,
+        clear_history: bool,
+    },
     /// A user came online or went offline (`room_name` none).
     #[serde(rename_all = "camelCase")]
     UserPresence {
@@ -167,6 +174,7 @@ impl Event {
             Event::ChannelMember { .. } => "channelMember",
             Event::ChannelDeleted {} => "channelDeleted",
             Event::ChannelTruncated {} => "channelTruncated",
+            Event::ChannelHidden { .. } => "channelHidden",
             Event::UserPresence { .. } => "userPresence",
             Event::MobilePushRequested { .. } => "mobilePushRequested",
         }

@@ -14,6 +14,9 @@
 //   member_refused   bob (a plain member) `addMembers(['dave'])`: code 17
 //   remove_member    alice `removeMembers(['carol'])`: bob gets `member.removed` for carol
 //   update_partial   alice `updatePartial({set:{topic:'rust'}})`: bob's `data.topic` is 'rust'
+//   hide_show        bob `hide()`: `channel.hidden`, the channel leaves his queryChannels (but
+//                    `{hidden:true}` finds it); alice's next post brings it back; `show()`:
+//                    `channel.visible`
 //   truncate         alice posts, then `truncate()`: bob gets `channel.truncated`, a re-query holds
 //                    no message and `truncated_at`
 //   stop_watching    bob `stopWatching()`: alice's next post reaches him as
@@ -101,6 +104,28 @@ await step('update_partial', async () => {
   await got;
   expect(s.b.data?.topic === 'rust', "bob's channel data shows the topic", s.b.data);
   return { topic: s.b.data.topic };
+});
+
+await step('hide_show', async () => {
+  const hiddenEvent = nextEvent(clients.bob, 'channel.hidden', (e) => e.cid === 'messaging:team');
+  await s.b.hide();
+  await hiddenEvent;
+  const cids = async (filter) =>
+    (await clients.bob.queryChannels(filter, {}, { watch: false })).map((c) => c.cid);
+  const listed = await cids({ members: { $in: ['bob'] } });
+  expect(!listed.includes('messaging:team'), "a hidden channel leaves bob's list", listed);
+  const asked = await cids({ members: { $in: ['bob'] }, hidden: true });
+  expect(asked.includes('messaging:team'), 'the filter hidden:true finds it', asked);
+  const got = nextEvent(s.b, 'message.new');
+  await s.a.sendMessage({ text: 'wake up' });
+  await got;
+  const back = await cids({ members: { $in: ['bob'] } });
+  expect(back.includes('messaging:team'), 'a new message shows the channel again', back);
+  await s.b.hide();
+  const visible = nextEvent(clients.bob, 'channel.visible', (e) => e.cid === 'messaging:team');
+  await s.b.show();
+  await visible;
+  return { hidden_listed: listed.length, shown: back.length };
 });
 
 await step('truncate', async () => {

@@ -256,3 +256,50 @@ pub async fn stop_watching(
     }
     Ok(Json(render::ok(json!({}))))
 }
+
+/// `POST /channels/{type}/{id}/hide` and `/show` (`channel.hide`, `channel.show`,
+/// `hide_channel`, `show_channel`): for the acting member only; a hidden channel leaves the
+/// member's channel queries until a newer message arrives (or `show`); `clear_history` also
+/// hides the messages so far from that member.
+async fn set_hidden(
+    s: Stream,
+    ctype: String,
+    id: String,
+    call: Call,
+    hidden: bool,
+) -> Result<Json<Value>, ApiError> {
+    check_type(&ctype)?;
+    check_channel_id(&id)?;
+    let Some(user_id) = call.acting_user()? else {
+        return Err(
+            StreamError::input_field("user_id", "is required when using server side auth").into(),
+        );
+    };
+    let clear_history =
+        hidden && call.body.get("clear_history").and_then(Value::as_bool) == Some(true);
+    let cmd = Command::SetChannelHidden {
+        ctype,
+        id,
+        user_id,
+        hidden,
+        clear_history,
+    };
+    write(&s, cmd).await?;
+    Ok(Json(render::ok(json!({}))))
+}
+
+pub async fn hide(
+    State(s): State<Stream>,
+    Path((ctype, id)): Path<(String, String)>,
+    call: Call,
+) -> Result<Json<Value>, ApiError> {
+    set_hidden(s, ctype, id, call, true).await
+}
+
+pub async fn show(
+    State(s): State<Stream>,
+    Path((ctype, id)): Path<(String, String)>,
+    call: Call,
+) -> Result<Json<Value>, ApiError> {
+    set_hidden(s, ctype, id, call, false).await
+}

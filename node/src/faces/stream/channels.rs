@@ -299,10 +299,20 @@ pub async fn query_channels(State(s): State<Stream>, call: Call) -> Result<Json<
         None => s.view.all_channels(SCAN_MAX)?,
     };
     let mut docs = Vec::new();
+    // Channels the user hid are left out unless the filter asks about `hidden`.
+    let asks_hidden = b
+        .get("filter_conditions")
+        .and_then(Value::as_object)
+        .is_some_and(|f| f.contains_key("hidden"));
     for ch in &candidates {
         let members = s.view.members(&ch.ctype, &ch.id, 1000)?;
-        let doc = filter_doc(ch, members.into_iter().map(|m| m.user_id).collect());
-        if filter.matches(&doc) {
+        let hidden = user
+            .as_deref()
+            .and_then(|u| members.iter().find(|m| m.user_id == u))
+            .is_some_and(|m| m.hides(ch.last_message_at));
+        let mut doc = filter_doc(ch, members.into_iter().map(|m| m.user_id).collect());
+        doc["hidden"] = json!(hidden);
+        if (asks_hidden || !hidden) && filter.matches(&doc) {
             docs.push(doc);
         }
     }

@@ -358,6 +358,36 @@ impl StreamState {
                     send(&own, &note.to_string());
                 }
             }
+            Event::ChannelHidden {
+                user_id,
+                hidden,
+                clear_history,
+            } => {
+                // To the member's own sockets on this node.
+                let own: Vec<String> = registry
+                    .sessions(REGISTRY_NAMESPACE, Some(user_id))
+                    .into_iter()
+                    .map(|s| s.connection_id)
+                    .collect();
+                if own.is_empty() {
+                    return Ok(());
+                }
+                let Some(ch) = self.view.channel(ctype, id)? else {
+                    return Ok(());
+                };
+                let users = state::accounts_of(&self.view, [user_id.as_str()])?;
+                let kind = if *hidden {
+                    "channel.hidden"
+                } else {
+                    "channel.visible"
+                };
+                let mut frame = base(kind, cid, ctype, id, at);
+                frame["channel"] =
+                    state::channel(&ch, Family::V1, state::own_capabilities(true), &users);
+                frame["user"] = super::render::user_or_id(&users, user_id, Family::V1);
+                frame["clear_history"] = json!(clear_history);
+                send(&own, &frame.to_string());
+            }
             Event::ChannelTruncated {} => {
                 let Some(ch) = self.view.channel(ctype, id)? else {
                     return Ok(());

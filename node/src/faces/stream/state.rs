@@ -348,11 +348,16 @@ pub fn channel_state(
     watcher_count: usize,
 ) -> Result<Value, ApiError> {
     let members = s.view.members(&ch.ctype, &ch.id, 1000)?;
+    // The caller's own cleared history (hide with clear_history) hides more than a truncation.
+    let cleared = caller
+        .and_then(|c| members.iter().find(|m| m.user_id == c))
+        .and_then(|m| m.hide_messages_before);
+    let after = ch.truncated_at.max(cleared);
     let messages = s.view.latest_channel_messages_after(
         &ch.ctype,
         &ch.id,
         message_limit.min(MESSAGES_MAX),
-        ch.truncated_at,
+        after,
     )?;
     let mut reactions = Vec::with_capacity(messages.len());
     for m in &messages {
@@ -404,6 +409,9 @@ pub fn channel_state(
     });
     if let Some(me) = me {
         state["membership"] = member(me, family, &users);
+        let hidden = me.hides(ch.last_message_at);
+        state["hidden"] = json!(hidden);
+        state["channel"]["hidden"] = json!(hidden);
     }
     Ok(state)
 }

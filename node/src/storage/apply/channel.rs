@@ -86,6 +86,7 @@ pub(super) fn get_or_create(
             custom: Custom::new(),
             created_at: now,
             updated_at: now,
+            ..Default::default()
         };
         txn.put(cf::MEMBERS, keys::member(g, ctype, id, user), &m);
         txn.put_raw(
@@ -226,6 +227,7 @@ fn add_member(
         custom: Custom::new(),
         created_at: now,
         updated_at: now,
+        ..Default::default()
     };
     txn.put(cf::MEMBERS, k, &m);
     txn.put_raw(
@@ -367,4 +369,40 @@ pub(super) fn truncate(txn: &mut Txn, now_ms: i64, ctype: &str, id: &str) -> App
         channel: Box::new(ch),
         created: false,
     })
+}
+
+/// Hides the channel for one member (until a newer message), or shows it again.
+pub(super) fn set_hidden(
+    txn: &mut Txn,
+    now_ms: i64,
+    ctype: &str,
+    id: &str,
+    user: &str,
+    hidden: bool,
+    clear_history: bool,
+) -> Applied {
+    let k = keys::member(txn.group, ctype, id, user);
+    let Some(mut m) = txn.get::<MemberRecord>(cf::MEMBERS, &k)? else {
+        return rejected(ChatError::unauthorized(format!(
+            "user {user} is not a member of channel {}",
+            cid(ctype, id)
+        )));
+    };
+    let now = nanos(now_ms);
+    m.hidden_at = hidden.then_some(now);
+    if hidden && clear_history {
+        m.hide_messages_before = Some(now);
+    }
+    m.updated_at = now;
+    txn.put(cf::MEMBERS, k, &m);
+    txn.emit(
+        CHANNELS_NAMESPACE,
+        Some(&cid(ctype, id)),
+        Event::ChannelHidden {
+            user_id: user.to_string(),
+            hidden,
+            clear_history: hidden && clear_history,
+        },
+    );
+    ok(Outcome::Done)
 }

@@ -373,6 +373,13 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
         Command::DeleteChannel { ctype, id } => channel::delete(txn, ctype, id),
         Command::SetPresence { user_id, online } => account::presence(txn, user_id, *online),
         Command::TruncateChannel { ctype, id } => channel::truncate(txn, now, ctype, id),
+        Command::SetChannelHidden {
+            ctype,
+            id,
+            user_id,
+            hidden,
+            clear_history,
+        } => channel::set_hidden(txn, now, ctype, id, user_id, *hidden, *clear_history),
         Command::SendChannelEvent {
             ctype,
             id,
