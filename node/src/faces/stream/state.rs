@@ -212,6 +212,20 @@ fn put_reactions(
                 .filter(|o| o.kind == r.kind)
                 .map(|o| o.created_at)
         };
+        // The most recent users who reacted with this type, most recent first.
+        let mut by: Vec<&ReactionRecord> = reactions.iter().filter(|o| o.kind == r.kind).collect();
+        by.sort_by_key(|o| std::cmp::Reverse(o.created_at));
+        let by: Vec<Value> = by
+            .into_iter()
+            .take(LATEST_REACTIONS)
+            .map(|o| {
+                json!({
+                    "user_id": o.user_id,
+                    "user": render::user_or_id(users, &o.user_id, family),
+                    "created_at": t(o.created_at, family),
+                })
+            })
+            .collect();
         groups.insert(
             r.kind.clone(),
             json!({
@@ -219,6 +233,7 @@ fn put_reactions(
                 "sum_scores": score,
                 "first_reaction_at": t(same().min().unwrap_or(r.created_at), family),
                 "last_reaction_at": t(same().max().unwrap_or(r.created_at), family),
+                "latest_reactions_by": by,
             }),
         );
     }
