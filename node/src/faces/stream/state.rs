@@ -422,3 +422,42 @@ pub fn channel_state(
     }
     Ok(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn like(user: &str, at: i64) -> ReactionRecord {
+        ReactionRecord {
+            message_id: "m".into(),
+            user_id: user.into(),
+            kind: "like".into(),
+            score: 1,
+            custom: Default::default(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn reaction_groups_name_their_latest_reactors_most_recent_first() {
+        let mut m = Map::new();
+        let reactions = [like("ann", 1_000_000), like("ben", 2_000_000)];
+        put_reactions(&mut m, &reactions, None, Family::V2, &HashMap::new());
+        let group = &m["reaction_groups"]["like"];
+        assert_eq!(group["count"], 2);
+        let by: Vec<_> = group["latest_reactions_by"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|u| (u["user_id"].clone(), u["created_at"].clone()))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                (json!("ben"), json!(2_000_000)),
+                (json!("ann"), json!(1_000_000))
+            ]
+        );
+    }
+}
