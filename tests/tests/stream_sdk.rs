@@ -316,3 +316,36 @@ async fn stream_js_user_deactivation_deletion_and_guests() {
         .await
         .assert_passed("python3 tests/stream-py/users.py");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_py_reactions_reads_updates_deletes_and_guests() {
+    require_stream_py();
+    let node = Node::start(sdk::with_stream_credentials(NodeOpts::id(1)))
+        .await
+        .expect("start chat-node with Stream credentials");
+    let env = sdk::stream_env(&node.url(), None);
+    let out = sdk::run_py("more.py", &env, CHAT_TIMEOUT).await;
+    // Each step fails on a RuntimeWarning of the SDK's decoding (a required field missing)
+    // or a decoded field of the wrong type.
+    out.assert_passed("python3 tests/stream-py/more.py");
+    let reaction = out.step("send_reaction").expect("send_reaction line");
+    assert_eq!(
+        reaction["reaction_counts"],
+        json!({"love": 1}),
+        "{reaction}"
+    );
+    let hard = out
+        .step("hard_delete_message")
+        .expect("hard_delete_message line");
+    assert_eq!(
+        (hard["get_code"].as_u64(), hard["reply_count"].as_u64()),
+        (Some(16), Some(0)),
+        "{hard}"
+    );
+    let guest = out.step("create_guest").expect("create_guest line");
+    assert_eq!(
+        (guest["role"].as_str(), guest["again_code"].as_u64()),
+        (Some("guest"), Some(4)),
+        "{guest}"
+    );
+}

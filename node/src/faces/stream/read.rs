@@ -136,6 +136,10 @@ pub async fn send_event(
     out["channel_id"] = json!(id);
     out["channel_type"] = json!(ctype);
     out["user"] = render::user_or_id(&users, &user_id, call.family);
+    // v2 events carry their custom fields under `custom`, a required key of `WSEvent`.
+    if call.family == time::Family::V2 && !out.get("custom").is_some_and(Value::is_object) {
+        out["custom"] = json!({});
+    }
     out["created_at"] = time::render(time::from_millis(crate::clock::now_ms()), call.family);
     Ok(Json(render::ok(json!({ "event": out }))))
 }

@@ -212,6 +212,20 @@ fn put_reactions(
                 .filter(|o| o.kind == r.kind)
                 .map(|o| o.created_at)
         };
+        // The most recent users who reacted with this type, most recent first.
+        let mut by: Vec<&ReactionRecord> = reactions.iter().filter(|o| o.kind == r.kind).collect();
+        by.sort_by_key(|o| std::cmp::Reverse(o.created_at));
+        let by: Vec<Value> = by
+            .into_iter()
+            .take(LATEST_REACTIONS)
+            .map(|o| {
+                json!({
+                    "user_id": o.user_id,
+                    "user": render::user_or_id(users, &o.user_id, family),
+                    "created_at": t(o.created_at, family),
+                })
+            })
+            .collect();
         groups.insert(
             r.kind.clone(),
             json!({
@@ -219,6 +233,7 @@ fn put_reactions(
                 "sum_scores": score,
                 "first_reaction_at": t(same().min().unwrap_or(r.created_at), family),
                 "last_reaction_at": t(same().max().unwrap_or(r.created_at), family),
+                "latest_reactions_by": by,
             }),
         );
     }
@@ -414,4 +429,43 @@ pub fn channel_state(
         state["channel"]["hidden"] = json!(hidden);
     }
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn like(user: &str, at: i64) -> ReactionRecord {
+        ReactionRecord {
+            message_id: "m".into(),
+            user_id: user.into(),
+            kind: "like".into(),
+            score: 1,
+            custom: Default::default(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn reaction_groups_name_their_latest_reactors_most_recent_first() {
+        let mut m = Map::new();
+        let reactions = [like("ann", 1_000_000), like("ben", 2_000_000)];
+        put_reactions(&mut m, &reactions, None, Family::V2, &HashMap::new());
+        let group = &m["reaction_groups"]["like"];
+        assert_eq!(group["count"], 2);
+        let by: Vec<_> = group["latest_reactions_by"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|u| (u["user_id"].clone(), u["created_at"].clone()))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                (json!("ben"), json!(2_000_000)),
+                (json!("ann"), json!(1_000_000))
+            ]
+        );
+    }
 }
