@@ -27,6 +27,9 @@ pub struct ChannelRecord {
     pub last_message_at: Option<i64>,
     pub deleted_at: Option<i64>,
     pub truncated_at: Option<i64>,
+    /// Slow mode: a plain member may post once per this many seconds (0: off).
+    #[serde(default)]
+    pub cooldown: u32,
 }
 
 impl ChannelRecord {
@@ -56,6 +59,9 @@ pub struct MemberRecord {
     /// The member cleared the history up to here (hide with `clear_history`).
     #[serde(default)]
     pub hide_messages_before: Option<i64>,
+    /// When the member last posted (slow mode).
+    #[serde(default)]
+    pub last_sent_at: Option<i64>,
 }
 
 impl MemberRecord {

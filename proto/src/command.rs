@@ -316,6 +316,9 @@ pub enum Command {
         frozen: Option<bool>,
         add_members: Vec<String>,
         remove_members: Vec<String>,
+        /// Slow mode in seconds (0 turns it off).
+        #[serde(default)]
+        cooldown: Option<u32>,
     },
     /// Hides a channel for one member until a newer message arrives (`hidden`), or shows it;
     /// `clear_history` also hides its messages so far from that member.

@@ -14,6 +14,8 @@
 //   member_refused   bob (a plain member) `addMembers(['dave'])`: code 17
 //   remove_member    alice `removeMembers(['carol'])`: bob gets `member.removed` for carol
 //   update_partial   alice `updatePartial({set:{topic:'rust'}})`: bob's `data.topic` is 'rust'
+//   slow_mode        alice `enableSlowMode(30)`: bob's second post is refused with code 60, the
+//                    owner posts freely; `disableSlowMode()` lets bob post again
 //   hide_show        bob `hide()`: `channel.hidden`, the channel leaves his queryChannels (but
 //                    `{hidden:true}` finds it); alice's next post brings it back; `show()`:
 //                    `channel.visible`
@@ -104,6 +106,23 @@ await step('update_partial', async () => {
   await got;
   expect(s.b.data?.topic === 'rust', "bob's channel data shows the topic", s.b.data);
   return { topic: s.b.data.topic };
+});
+
+await step('slow_mode', async () => {
+  await s.a.enableSlowMode(30);
+  await s.b.sendMessage({ text: 'first' });
+  let code;
+  try {
+    await s.b.sendMessage({ text: 'too soon' });
+  } catch (err) {
+    code = err?.code;
+  }
+  expect(code === 60, 'a second message within the cooldown is refused with code 60', { code });
+  await s.a.sendMessage({ text: 'owner one' });
+  await s.a.sendMessage({ text: 'owner two' });
+  await s.a.disableSlowMode();
+  await s.b.sendMessage({ text: 'after slow mode' });
+  return { code };
 });
 
 await step('hide_show', async () => {

@@ -65,6 +65,20 @@ fn custom_of(obj: &serde_json::Map<String, Value>) -> Custom {
     render::request_custom(obj, |k| KNOWN.contains(&k))
 }
 
+/// A slow-mode value: whole seconds, at most 120 (Stream's limit); `None` when not given.
+fn cooldown_of(v: Option<&Value>) -> Result<Option<u32>, StreamError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64() {
+            Some(n) if n <= 120 => Ok(Some(n as u32)),
+            _ => Err(StreamError::input_field(
+                "cooldown",
+                "must be 0-120 seconds",
+            )),
+        },
+    }
+}
+
 /// Who may change a channel: the server; a member (data); an owner or moderator (members).
 async fn check_may_update(
     s: &Stream,
@@ -159,6 +173,10 @@ pub async fn update(
         frozen,
         add_members,
         remove_members,
+        cooldown: cooldown_of(
+            b.get("cooldown")
+                .or_else(|| data.as_ref().and_then(|d| d.get("cooldown"))),
+        )?,
     };
     let ch = apply(&s, cmd).await?;
     answer(&s, &call, &ch).await
@@ -193,6 +211,7 @@ pub async fn update_partial(
         frozen,
         add_members: Vec::new(),
         remove_members: Vec::new(),
+        cooldown: cooldown_of(set.get("cooldown"))?,
     };
     let ch = apply(&s, cmd).await?;
     answer(&s, &call, &ch).await

@@ -31,6 +31,9 @@ impl From<ChatError> for ApiError {
                 StreamError::input(format!("{component} already exists"))
             }
             ChatError::Unauthorized { message } => StreamError::not_allowed(message.clone()),
+            ChatError::Invalid { component, message } if component == "cooldown" => {
+                StreamError::new(StreamCode::CoolDown, message.clone())
+            }
             ChatError::Invalid { message, .. } => StreamError::input(message.clone()),
             other => StreamError::input(other.to_string()),
         })

@@ -113,6 +113,9 @@ pub fn channel(
     if let Some(at) = ch.last_message_at {
         m.insert("last_message_at".into(), t(at, family));
     }
+    if ch.cooldown > 0 {
+        m.insert("cooldown".into(), json!(ch.cooldown));
+    }
     if let Some(at) = ch.truncated_at {
         m.insert("truncated_at".into(), t(at, family));
     }

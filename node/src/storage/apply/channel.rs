@@ -16,6 +16,10 @@ use crate::storage::db::StoreError;
 use crate::storage::keys;
 use crate::storage::txn::Txn;
 
+/// The component of the rejection of a post refused by slow mode (faces map it to their
+/// cooldown error).
+pub const COOLDOWN: &str = "cooldown";
+
 fn nanos(now_ms: i64) -> i64 {
     now_ms.saturating_mul(1_000_000)
 }
@@ -137,13 +141,37 @@ pub(super) fn send_message(
             format!("user {} does not exist", input.user_id),
         ));
     }
-    let member = keys::member(g, ctype, id, &input.user_id);
-    if require_member && txn.get_raw(cf::MEMBERS, &member)?.is_none() {
+    let member_key = keys::member(g, ctype, id, &input.user_id);
+    let mut member: Option<MemberRecord> = txn.get(cf::MEMBERS, &member_key)?;
+    if require_member && member.is_none() {
         return rejected(ChatError::unauthorized(format!(
             "user {} is not a member of channel {}",
             input.user_id,
             ch.cid()
         )));
+    }
+    let now = nanos(now_ms);
+    // Slow mode binds plain members on user calls (owners, moderators and the server skip it).
+    if let Some(m) = member
+        .as_mut()
+        .filter(|_| require_member && ch.cooldown > 0)
+    {
+        let skips = [ROLE_OWNER, proto::channel::ROLE_MODERATOR].contains(&m.channel_role.as_str());
+        let wait_until = m
+            .last_sent_at
+            .map(|t| t.saturating_add(i64::from(ch.cooldown) * 1_000_000_000));
+        if !skips && wait_until.is_some_and(|w| now < w) {
+            return rejected(ChatError::invalid(
+                COOLDOWN,
+                format!(
+                    "slow mode: one message per {} s in {}",
+                    ch.cooldown,
+                    ch.cid()
+                ),
+            ));
+        }
+        m.last_sent_at = Some(now);
+        txn.put(cf::MEMBERS, member_key, &*m);
     }
     let idk = keys::message_id(g, &input.id);
     if txn.get_raw(cf::MESSAGE_IDS, &idk)?.is_some() {
@@ -172,7 +200,6 @@ pub(super) fn send_message(
             }
         },
     };
-    let now = nanos(now_ms);
     let rec = ChannelMessageRecord::sent(ctype, id, input, now);
     if let Some((pk, mut pm)) = parent {
         pm.reply_count = pm.reply_count.saturating_add(1);
@@ -262,6 +289,7 @@ pub(super) struct ChannelUpdate<'a> {
     pub frozen: Option<bool>,
     pub add_members: &'a [String],
     pub remove_members: &'a [String],
+    pub cooldown: Option<u32>,
 }
 
 pub(super) fn update(
@@ -289,8 +317,14 @@ pub(super) fn update(
     }
     let now = nanos(now_ms);
     let cid = cid(ctype, id);
-    let data_changed =
-        u.custom.is_some() || !u.set.is_empty() || !u.unset.is_empty() || u.frozen.is_some();
+    let data_changed = u.custom.is_some()
+        || !u.set.is_empty()
+        || !u.unset.is_empty()
+        || u.frozen.is_some()
+        || u.cooldown.is_some();
+    if let Some(c) = u.cooldown {
+        ch.cooldown = c;
+    }
     if let Some(c) = u.custom {
         ch.custom = c.clone();
     }

@@ -359,6 +359,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
             frozen,
             add_members,
             remove_members,
+            cooldown,
         } => {
             let u = channel::ChannelUpdate {
                 custom,
@@ -367,6 +368,7 @@ pub fn apply_command(txn: &mut Txn, meta: &EntryMeta, cmd: &Command) -> Applied 
                 frozen: *frozen,
                 add_members,
                 remove_members,
+                cooldown: *cooldown,
             };
             channel::update(txn, now, ctype, id, u)
         }

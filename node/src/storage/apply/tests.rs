@@ -1259,6 +1259,7 @@ fn channel_updates_change_members_and_a_delete_cascades_in_chunks() {
         frozen: None,
         add_members: add.iter().map(|s| s.to_string()).collect(),
         remove_members: remove.iter().map(|s| s.to_string()).collect(),
+        cooldown: None,
     };
     assert!(matches!(
         f.rejected(update(&["zed"], &[])),
