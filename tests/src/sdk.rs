@@ -297,3 +297,15 @@ pub async fn run_js(name: &str, env: &[(&str, String)], timeout: Duration) -> Sc
 pub async fn run_py(name: &str, env: &[(&str, String)], timeout: Duration) -> ScriptOutput {
     run_script("python3", &py_script(name), env, timeout).await
 }
+
+/// A server token of the test app (`{}` signed HS256 with [`API_SECRET`], as the Python SDK
+/// makes it), for plain HTTP calls in tests.
+pub fn server_token() -> String {
+    let key = jsonwebtoken::EncodingKey::from_secret(API_SECRET.as_bytes()).expect("a secret");
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({}),
+        &key,
+    )
+    .expect("HS256 signs")
+}
