@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use proto::account::AccountRecord;
-use proto::channel::{ChannelMessageRecord, ChannelRecord, MemberRecord, ReactionRecord};
+use proto::channel::{
+    ChannelMessageRecord, ChannelRecord, MemberRecord, ReactionRecord, ROLE_MODERATOR, ROLE_OWNER,
+};
 use proto::stream::time::{render as t, Family};
 use serde_json::{json, Map, Value};
 
@@ -82,6 +84,33 @@ pub fn config(ctype: &str, family: Family) -> Value {
 
 /// The capabilities of a caller in a channel: a member's, or nothing for others (the server
 /// acts with every right but gets the member list, as Stream shows it).
+/// What an owner or a moderator may do beyond a member (Stream's default grants), so the UI
+/// kit shows them the channel's management actions.
+const MODERATOR_CAPABILITIES: &[&str] = &[
+    "delete-any-message",
+    "freeze-channel",
+    "set-channel-cooldown",
+    "skip-slow-mode",
+    "truncate-channel",
+    "update-any-message",
+    "update-channel",
+    "update-channel-members",
+];
+
+/// The capabilities of a channel role: a member's, plus the management ones for owners and
+/// moderators (and the server, which may do everything).
+pub fn capabilities_of(role: Option<&str>) -> Value {
+    let mut caps: Vec<&str> = MEMBER_CAPABILITIES.to_vec();
+    if matches!(role, None | Some(ROLE_OWNER) | Some(ROLE_MODERATOR)) {
+        caps.extend(MODERATOR_CAPABILITIES);
+        if role == Some(ROLE_OWNER) || role.is_none() {
+            caps.push("delete-channel");
+        }
+        caps.sort_unstable();
+    }
+    json!(caps)
+}
+
 pub fn own_capabilities(is_member: bool) -> Value {
     match is_member {
         true => json!(MEMBER_CAPABILITIES),
@@ -392,7 +421,11 @@ pub fn channel_state(
     ids.extend(ch.created_by.as_deref());
     let users = accounts(s, ids)?;
     let me = caller.and_then(|c| members.iter().find(|m| m.user_id == c));
-    let caps = own_capabilities(caller.is_none() || me.is_some());
+    let caps = match (caller, me) {
+        (None, _) => capabilities_of(None),
+        (Some(_), Some(m)) => capabilities_of(Some(m.channel_role.as_str())),
+        (Some(_), None) => own_capabilities(false),
+    };
     let mut read: Vec<Value> = Vec::with_capacity(members.len());
     for m in &members {
         let state = s.view.read_state(&ch.ctype, &ch.id, &m.user_id)?;
@@ -470,5 +503,27 @@ mod tests {
                 (json!("ann"), json!(1_000_000))
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod capability_tests {
+    use super::*;
+
+    #[test]
+    fn owners_and_moderators_get_the_management_capabilities() {
+        let has = |role: Option<&str>, cap: &str| {
+            capabilities_of(role)
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == cap)
+        };
+        assert!(has(Some("channel_member"), "read-events"));
+        assert!(!has(Some("channel_member"), "update-channel-members"));
+        assert!(has(Some(ROLE_MODERATOR), "update-channel-members"));
+        assert!(!has(Some(ROLE_MODERATOR), "delete-channel"));
+        assert!(has(Some(ROLE_OWNER), "delete-channel"));
+        assert!(has(None, "skip-slow-mode"));
     }
 }
