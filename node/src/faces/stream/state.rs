@@ -91,7 +91,6 @@ const MODERATOR_CAPABILITIES: &[&str] = &[
     "freeze-channel",
     "set-channel-cooldown",
     "skip-slow-mode",
-    "truncate-channel",
     "update-any-message",
     "update-channel",
     "update-channel-members",
