@@ -131,3 +131,15 @@ impl Call {
         }
     }
 }
+
+/// A non-negative integer field of a request object (`limit`, `offset`…), `default` when absent
+/// or null.
+pub fn count(obj: &Value, name: &str, default: usize) -> Result<usize, StreamError> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .map(|n| n as usize)
+            .ok_or_else(|| StreamError::input_field(name, "must be a non-negative integer")),
+    }
+}

@@ -13,9 +13,8 @@ use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::call::Call;
-use super::channels::{check_channel_id, check_type};
+use super::channels::{check_channel_id, check_type, member_ids};
 use super::error::ApiError;
-use super::users::check_user_id;
 use super::{barrier, render, state, write, Stream};
 
 /// Keys of `data` that are not custom fields (and that an update does not store as such).
@@ -38,28 +37,6 @@ const KNOWN: &[&str] = &[
     "own_capabilities",
     "config",
 ];
-
-/// User ids of a member list: strings (JS) or `{user_id}` objects (Python).
-fn member_ids(v: Option<&Value>, field: &str) -> Result<Vec<String>, StreamError> {
-    let Some(v) = v.filter(|v| !v.is_null()) else {
-        return Ok(Vec::new());
-    };
-    let list = v
-        .as_array()
-        .ok_or_else(|| StreamError::input_field(field, "must be a list"))?;
-    let mut out = Vec::with_capacity(list.len());
-    for m in list {
-        let id = m
-            .as_str()
-            .or_else(|| m.get("user_id").and_then(Value::as_str))
-            .ok_or_else(|| {
-                StreamError::input_field(field, "must be user ids or {user_id} objects")
-            })?;
-        check_user_id(id)?;
-        out.push(id.to_string());
-    }
-    Ok(out)
-}
 
 fn custom_of(obj: &serde_json::Map<String, Value>) -> Custom {
     render::request_custom(obj, |k| KNOWN.contains(&k))

@@ -78,6 +78,28 @@ pub fn check_channel_id(id: &str) -> Result<(), StreamError> {
     }
 }
 
+/// User ids of a member list: strings (JS) or `{user_id}` objects (Python).
+pub(super) fn member_ids(v: Option<&Value>, field: &str) -> Result<Vec<String>, StreamError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let list = v
+        .as_array()
+        .ok_or_else(|| StreamError::input_field(field, "must be a list"))?;
+    let mut out = Vec::with_capacity(list.len());
+    for m in list {
+        let id = m
+            .as_str()
+            .or_else(|| m.get("user_id").and_then(Value::as_str))
+            .ok_or_else(|| {
+                StreamError::input_field(field, "must be user ids or {user_id} objects")
+            })?;
+        check_user_id(id)?;
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
 /// The `data` of a channel query: members (ids from JS, `{user_id}` objects from Python), the
 /// creator and the custom fields (flat or under `custom`).
 struct ChannelData {
@@ -93,22 +115,7 @@ fn channel_data(data: Option<&Value>) -> Result<ChannelData, StreamError> {
         Some(Value::Object(m)) => m,
         Some(_) => return Err(StreamError::input_field("data", "must be an object")),
     };
-    let mut members = Vec::new();
-    if let Some(list) = obj.get("members").filter(|v| !v.is_null()) {
-        let list = list
-            .as_array()
-            .ok_or_else(|| StreamError::input_field("members", "must be a list"))?;
-        for m in list {
-            let id = m
-                .as_str()
-                .or_else(|| m.get("user_id").and_then(Value::as_str))
-                .ok_or_else(|| {
-                    StreamError::input_field("members", "must be user ids or {user_id} objects")
-                })?;
-            check_user_id(id)?;
-            members.push(id.to_string());
-        }
-    }
+    let members = member_ids(obj.get("members"), "members")?;
     let created_by = obj
         .get("created_by_id")
         .and_then(Value::as_str)
@@ -269,15 +276,7 @@ pub async fn query_channels(State(s): State<Stream>, call: Call) -> Result<Json<
         None | Some(Value::Null) => vec![SortField::new("last_message_at", -1)],
         Some(v) => sort_value(v)?,
     };
-    let number = |name: &str, default: usize| -> Result<usize, StreamError> {
-        match b.get(name) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .map(|n| n as usize)
-                .ok_or_else(|| StreamError::input_field(name, "must be a non-negative integer")),
-        }
-    };
+    let number = |name: &str, default: usize| super::call::count(b, name, default);
     let limit = number("limit", QUERY_LIMIT)?;
     if limit > QUERY_LIMIT_MAX {
         return Err(StreamError::input_field("limit", "must be at most 30").into());

@@ -36,15 +36,7 @@ pub async fn query(State(s): State<Stream>, call: Call) -> Result<Json<Value>, A
         None | Some(Value::Null) => vec![SortField::new("created_at", 1)],
         Some(v) => query::sort_value(v)?,
     };
-    let number = |name: &str, default: usize| -> Result<usize, StreamError> {
-        match p.get(name) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .map(|n| n as usize)
-                .ok_or_else(|| StreamError::input_field(name, "must be a non-negative integer")),
-        }
-    };
+    let number = |name: &str, default: usize| super::call::count(&p, name, default);
     let limit = number("limit", 100)?.min(LIMIT_MAX);
     let offset = number("offset", 0)?;
     barrier(&s).await?;

@@ -6,9 +6,11 @@
 //! - [`routes`]: every Stream method ([`methods`]) at both paths, implemented or a 501 naming it;
 //! - [`call`]: the request as handlers see it (family, caller, query, body); [`auth`]: the app
 //!   key and the JWTs; [`error`]: the one mapping to Stream's six-key error body;
-//! - [`render`]: records → Stream JSON per family; [`state`]: a channel's state as the SDKs
-//!   read it; [`users`], [`lifecycle`] (deactivation, deletion, guests), [`app`], [`channels`], [`channel_ops`], [`messages`], [`edit`]
-//!   (updates, deletes, thread replies), [`reactions`], [`read`]: the handlers;
+//! - [`render`]: records → Stream JSON per family; [`message_json`]: messages and reactions;
+//!   [`state`]: a channel's state as the SDKs read it;
+//! - the handlers: [`users`], [`lifecycle`] (deactivation, deletion, guests), [`app`],
+//!   [`channels`], [`channel_ops`], [`members`], [`messages`], [`edit`] (updates, deletes,
+//!   thread replies), [`reactions`], [`read`];
 //! - [`ws`]: the `/connect` WebSocket; [`watch`]: which connections watch which channel;
 //!   [`presence`]: who is online, cluster-wide;
 //!   [`events`]: the engine's events as Stream frames, to this node's sockets.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod lifecycle;
 pub mod members;
+pub mod message_json;
 pub mod messages;
 pub mod methods;
 pub mod presence;

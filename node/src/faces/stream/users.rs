@@ -248,15 +248,7 @@ fn query_users_payload(call: &Call) -> Result<QueryUsers, StreamError> {
         None | Some(Value::Null) => vec![SortField::new("created_at", 1)],
         Some(v) => query::sort_value(v)?,
     };
-    let number = |name: &str, default: usize| -> Result<usize, StreamError> {
-        match p.get(name) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v
-                .as_u64()
-                .map(|n| n as usize)
-                .ok_or_else(|| StreamError::input_field(name, "must be a non-negative integer")),
-        }
-    };
+    let number = |name: &str, default: usize| super::call::count(&p, name, default);
     let limit = number("limit", 30)?;
     if limit > QUERY_LIMIT_MAX {
         return Err(StreamError::input_field("limit", "must be at most 100"));

@@ -8,17 +8,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::{AccountChange, AccountInput, AccountPatch, AccountRecord, Custom};
-use crate::channel::{
-    ChannelMessageRecord, ChannelRecord, MessageEdit, MessageInput, ReactionRecord, ReadRecord,
-};
-use crate::gs2::error::ChatError;
+mod kind;
+mod reply;
+
+pub use reply::{Outcome, Reply};
+
+use crate::account::{AccountChange, AccountInput, AccountPatch, Custom};
+use crate::channel::{MessageEdit, MessageInput, ReactionRecord};
 use crate::gs2::models::NotificationType;
-use crate::gs2::records::{
-    ActiveCategoryModel, CategoryMasterRecord, CurrentMasterRecord, FirebaseTokenRecord,
-    GatewayNamespaceRecord, GatewaySettings, MessageRecord, NamespaceRecord, NamespaceSettings,
-    RoomRecord, SubscribeRecord, UserDump,
-};
+use crate::gs2::records::{ActiveCategoryModel, GatewaySettings, NamespaceSettings};
 
 /// A replicated log entry, tagged with its format version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,93 +403,6 @@ impl Command {
             chunked: true,
         }
     }
-
-    /// A short stable name for metrics and logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Command::CreateNamespace { .. } => "createNamespace",
-            Command::UpdateNamespace { .. } => "updateNamespace",
-            Command::DeleteNamespace { .. } => "deleteNamespace",
-            Command::CreateRoom { .. } => "createRoom",
-            Command::UpdateRoom { .. } => "updateRoom",
-            Command::DeleteRoom { .. } => "deleteRoom",
-            Command::Post { .. } => "post",
-            Command::DeleteMessage { .. } => "deleteMessage",
-            Command::Subscribe { .. } => "subscribe",
-            Command::UpdateNotificationType { .. } => "updateNotificationType",
-            Command::Unsubscribe { .. } => "unsubscribe",
-            Command::CreateCategoryMaster { .. } => "createCategoryModelMaster",
-            Command::UpdateCategoryMaster { .. } => "updateCategoryModelMaster",
-            Command::DeleteCategoryMaster { .. } => "deleteCategoryModelMaster",
-            Command::UpdateCurrentMaster { .. } => "updateCurrentModelMaster",
-            Command::StoreUpload { .. } => "storeUpload",
-            Command::DumpUser { .. } => "dumpUser",
-            Command::CleanUser { .. } => "cleanUser",
-            Command::ImportUser { .. } => "importUser",
-            Command::Sweep { .. } => "sweep",
-            Command::TrimOutbox { .. } => "trimOutbox",
-            Command::CreateGatewayNamespace { .. } => "createGatewayNamespace",
-            Command::UpdateGatewayNamespace { .. } => "updateGatewayNamespace",
-            Command::DeleteGatewayNamespace { .. } => "deleteGatewayNamespace",
-            Command::SetFirebaseToken { .. } => "setFirebaseToken",
-            Command::DeleteFirebaseToken { .. } => "deleteFirebaseToken",
-            Command::UpsertAccounts { .. } => "upsertAccounts",
-            Command::PatchAccounts { .. } => "patchAccounts",
-            Command::ChangeAccounts { .. } => "changeAccounts",
-            Command::CreateAccount { .. } => "createAccount",
-            Command::GetOrCreateChannel { .. } => "getOrCreateChannel",
-            Command::SendChannelMessage { .. } => "sendChannelMessage",
-            Command::SendReaction { .. } => "sendReaction",
-            Command::DeleteReaction { .. } => "deleteReaction",
-            Command::MarkRead { .. } => "markRead",
-            Command::SendChannelEvent { .. } => "sendChannelEvent",
-            Command::UpdateChannel { .. } => "updateChannel",
-            Command::DeleteChannel { .. } => "deleteChannel",
-            Command::SetPresence { .. } => "setPresence",
-            Command::TruncateChannel { .. } => "truncateChannel",
-            Command::SetChannelHidden { .. } => "setChannelHidden",
-            Command::UpdateChannelMessage { .. } => "updateChannelMessage",
-            Command::DeleteChannelMessage { .. } => "deleteChannelMessage",
-            Command::UndeleteChannelMessage { .. } => "undeleteChannelMessage",
-        }
-    }
-}
-
-/// What apply answers for one entry. Business rejections are replies, never storage errors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Reply {
-    Ok(Outcome),
-    Rejected(ChatError),
-    /// The replies of a [`LogEntry::Batch`], in order.
-    Many(Vec<Reply>),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Outcome {
-    /// Membership changes and blank entries.
-    None,
-    Namespace(Box<NamespaceRecord>),
-    Room(RoomRecord),
-    Message(MessageRecord),
-    Subscribe(SubscribeRecord),
-    CategoryMaster(CategoryMasterRecord),
-    CurrentMaster(CurrentMasterRecord),
-    Dump(UserDump),
-    GatewayNamespace(Box<GatewayNamespaceRecord>),
-    FirebaseToken(FirebaseTokenRecord),
-    Done,
-    /// A bounded sweep ran; `more`: it stopped at its limit, and rows are left to sweep.
-    Swept {
-        more: bool,
-    },
-    Accounts(Vec<AccountRecord>),
-    Channel {
-        channel: Box<ChannelRecord>,
-        created: bool,
-    },
-    ChannelMessage(Box<ChannelMessageRecord>),
-    Reaction(Box<ReactionRecord>),
-    Read(ReadRecord),
 }
 
 #[cfg(test)]
